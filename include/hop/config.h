@@ -1,0 +1,53 @@
+/* The config file: one JSON document (cJSON) -> struct hop_config. Errors name the file and the
+ * JSON path: `config/hopper.json: servers[3].backend: expected "host:port"`. */
+#ifndef HOP_CONFIG_H
+#define HOP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hop/conn.h"
+#include "hop/route.h"
+
+enum hop_provider { HOP_PROVIDER_STATIC, HOP_PROVIDER_SQLITE, HOP_PROVIDER_API };
+enum hop_log_format { HOP_LOG_LOGFMT, HOP_LOG_JSON };
+enum hop_log_level { HOP_LOG_DEBUG, HOP_LOG_INFO, HOP_LOG_WARN, HOP_LOG_ERROR };
+
+#define HOP_CONFIG_ERR_BYTES 512
+
+struct hop_config {
+  char **listen;               /* "host:port" / "[v6]:port"; port 0 = ephemeral */
+  size_t listen_len;
+  int workers;                 /* 0 = one per CPU */
+  enum hop_provider provider;
+  struct hop_route_table *routes;   /* sealed; owned until handed off (set to NULL) */
+  struct hop_conn_config conn;      /* strings below are owned by the config */
+  uint32_t timeout_ms_idle;    /* 0 = no idle timeout */
+  uint32_t drain_s;
+  char *store_path;
+  char *api_base_url;
+  char *api_token_file;
+  uint32_t api_refresh_s;
+  char *admin_listen;
+  enum hop_log_format log_format;
+  enum hop_log_level log_level;
+  char *texts[5];              /* storage behind conn's answer strings */
+};
+
+/* Reads and validates `path`. On failure returns HOP_ECONFIG (or a negative errno for I/O) and
+ * writes one line naming the file and JSON path into `err`. On success the caller owns `out` and
+ * frees it with hop_config_free. */
+int hop_config_load(const char *path, struct hop_config *out, char *err, size_t err_bytes);
+
+/* As hop_config_load, from memory; `name` is used in error messages only. */
+int hop_config_parse(const char *name, const char *json, size_t json_len, struct hop_config *out,
+                     char *err, size_t err_bytes);
+
+void hop_config_free(struct hop_config *c);
+
+/* Splits "host:port" or "[v6]:port" into host (brackets removed) and port. Returns 0 or
+ * HOP_ECONFIG. `port_zero_ok` allows port 0 (listeners). */
+int hop_endpoint_parse(const char *s, char *host, size_t host_cap, uint16_t *port,
+                       int port_zero_ok);
+
+#endif
