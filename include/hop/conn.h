@@ -52,6 +52,7 @@ enum hop_action_kind {
   HOP_ACT_CONNECT = 1,         /* resolve and connect to conn.server (once) */
   HOP_ACT_WRITE,               /* write bytes[0..len) to the client; valid until the next event */
   HOP_ACT_PIPE,                /* write preread[0..len) to the backend, then relay both ways */
+  HOP_ACT_DROP_BACKEND,        /* abandon the connect in flight; its result must not be reported */
   HOP_ACT_CLOSE,               /* flush pending writes to the client, then close with `reason` */
 };
 
@@ -76,9 +77,15 @@ struct hop_conn {
   uint64_t deadline_ms_handshake;      /* set at accept; reads never push it back */
   uint64_t deadline_ms_connect;        /* UINT64_MAX while no connect is in flight */
   uint64_t deadline_ms_settle;         /* legacy FE / FE 01 silence; UINT64_MAX otherwise */
-  int connecting;
+  int routed;                          /* route looked up (server may still be NULL) */
+  int ready;                           /* every byte needed before routing is in */
+  int legacy;                          /* a legacy ping (intent LEGACY) */
+  int connecting;                      /* a CONNECT is in flight */
   int backend_ok;
-  size_t answer_pos;                   /* next unparsed byte of a local status exchange */
+  enum hop_close backend_failure;      /* BACKEND_UNREACHABLE or CONNECT_TIMEOUT once failed */
+  enum hop_close answer_reason;        /* while answering a status exchange ourselves */
+  const char *answer_motd;
+  size_t answer_pos;                   /* next unparsed byte of that exchange */
   int answered_status;
   struct hop_action actions[HOP_CONN_ACTIONS_MAX];
   int actions_head, actions_len;

@@ -14,6 +14,7 @@
 #define HOP_HOST_BYTES_MAX     253         /* a DNS name, after normalisation */
 #define HOP_NAME_CHARS_MAX     16          /* player name, in characters */
 #define HOP_NAME_BYTES_MAX     64          /* 16 characters of up to 4 UTF-8 bytes each */
+#define HOP_TEXT_JSON_BYTES    1536        /* one player-facing text as a JSON component */
 
 enum hop_intent { HOP_INTENT_NONE = 0, HOP_INTENT_STATUS = 1, HOP_INTENT_LOGIN = 2,
                   HOP_INTENT_TRANSFER = 3, HOP_INTENT_LEGACY = 4 };
@@ -124,11 +125,14 @@ int hop_status_response_encode(uint8_t *out, size_t cap, const char *json, size_
 /* Encodes a Pong frame. */
 int hop_pong_encode(uint8_t *out, size_t cap, int64_t payload);
 
-/* Writes the status JSON hopper answers with: the MOTD as a text component, players 0/`max`,
- * and version.protocol echoing the client's `protocol` so the list shows it as compatible.
- * Returns bytes written (no NUL) or HOP_ENOSPACE. */
-int hop_status_json(char *out, size_t cap, const char *motd, size_t motd_len,
-                    int32_t protocol, int32_t players_max);
+/* Writes the status JSON hopper answers with: version.name `version_name` with version.protocol
+ * echoing the client's `protocol` (so the list shows it as compatible), players 0/`players_max`,
+ * and the MOTD as a text component. Returns bytes written (no NUL) or HOP_ENOSPACE. */
+int hop_status_json(char *out, size_t cap, const char *version_name, const char *motd,
+                    size_t motd_len, int32_t protocol, int32_t players_max);
+
+/* Encodes a frame holding packet `id` and one VarInt-prefixed string. */
+int hop_string_packet_encode(uint8_t *out, size_t cap, uint8_t id, const char *s, size_t len);
 
 /* ---- Login Disconnect ------------------------------------------------------------------------ */
 

@@ -1,0 +1,416 @@
+/* The config file -> struct hop_config. Every value is copied out; no cJSON outlives a call. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hop/config.h"
+#include "hop/err.h"
+#include "json_path.h"
+
+#define ID_BYTES_MAX     64
+#define CONFIG_BYTES_MAX (64u << 20)
+
+enum text_slot { TEXT_UNKNOWN_MOTD, TEXT_UNKNOWN_DISCONNECT, TEXT_UNREACHABLE_MOTD,
+                 TEXT_UNREACHABLE_DISCONNECT, TEXT_VERSION_NAME };
+
+static const char *const text_defaults[] = {
+  [TEXT_UNKNOWN_MOTD] = "\xc2\xa7" "cNo server at {host}",
+  [TEXT_UNKNOWN_DISCONNECT] = "There is no server at {host}.",
+  [TEXT_UNREACHABLE_MOTD] = "\xc2\xa7" "cServer offline",
+  [TEXT_UNREACHABLE_DISCONNECT] = "{server} cannot be reached right now. Try again in a moment.",
+  [TEXT_VERSION_NAME] = "hopper",
+};
+
+static char *dup_or_null(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+/* ---- Sections ---------------------------------------------------------------------------- */
+
+static int parse_listen(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "listen"), *e;
+  const char *fallback = "0.0.0.0:25565";
+  int i = 0;
+
+  if (v && !cJSON_IsArray(v))
+    return jp_fail(jp, "listen", "expected an array of \"host:port\" strings");
+  c->listen = calloc(v ? (size_t)cJSON_GetArraySize(v) + 1 : 1, sizeof *c->listen);
+  if (!c->listen)
+    return -ENOMEM;
+  if (!v || cJSON_GetArraySize(v) == 0) {
+    c->listen[c->listen_len++] = strdup(fallback);
+    return 0;
+  }
+  cJSON_ArrayForEach(e, v) {
+    char at[JP_PATH_BYTES], host[256];
+    uint16_t port;
+
+    jp_index(at, "listen", i++);
+    if (!cJSON_IsString(e) || hop_endpoint_parse(e->valuestring, host, sizeof host, &port, 1))
+      return jp_fail(jp, at, "expected \"host:port\" or \"[v6]:port\"");
+    c->listen[c->listen_len++] = strdup(e->valuestring);
+  }
+  return 0;
+}
+
+static int id_ok(const char *id)
+{
+  if (!*id)
+    return 0;
+  for (; *id; id++)
+    if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') || (*id >= '0' && *id <= '9')
+          || *id == '-' || *id == '_' || *id == '.'))
+      return 0;
+  return 1;
+}
+
+static int parse_hosts(const struct jp *jp, const char *path, const cJSON *srv, int idx,
+                       struct hop_route_table *t)
+{
+  static const char why[] = "expected a non-empty array of host names";
+  const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(srv, "hosts"), *h;
+  char at[JP_PATH_BYTES];
+  int i = 0;
+
+  jp_key(at, path, "hosts");
+  if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
+    return jp_fail(jp, at, why);
+  cJSON_ArrayForEach(h, hosts) {
+    char hat[JP_PATH_BYTES], msg[HOP_CONFIG_ERR_BYTES];
+    int err;
+
+    jp_index(hat, at, i++);
+    if (!cJSON_IsString(h))
+      return jp_fail(jp, hat, "expected a string");
+    err = hop_route_table_add_host(t, idx, h->valuestring, msg, sizeof msg);
+    if (err == HOP_ECONFIG)
+      return jp_fail(jp, hat, "%s", msg);
+    if (err)
+      return err;
+  }
+  return 0;
+}
+
+static int parse_server(const struct jp *jp, const char *path, const cJSON *srv,
+                        struct hop_route_table *t)
+{
+  static const char *const keys[] = { "id", "hosts", "backend", NULL };
+  const char *id = NULL, *backend = NULL;
+  char at[JP_PATH_BYTES], host[256];
+  uint16_t port;
+  int idx, err;
+
+  if (!cJSON_IsObject(srv))
+    return jp_fail(jp, path, "expected an object");
+  if ((err = jp_only_keys(jp, path, srv, keys)) ||
+      (err = jp_string(jp, path, srv, "id", ID_BYTES_MAX, &id)) ||
+      (err = jp_string(jp, path, srv, "backend", 300, &backend)))
+    return err;
+  jp_key(at, path, "id");
+  if (!id || !id_ok(id))
+    return jp_fail(jp, at, "expected an id of letters, digits, '-', '_' or '.'");
+  jp_key(at, path, "backend");
+  if (!backend || hop_endpoint_parse(backend, host, sizeof host, &port, 0))
+    return jp_fail(jp, at, "expected \"host:port\" or \"[v6]:port\"");
+  idx = hop_route_table_add_server(t, id, backend, host, port);
+  if (idx == HOP_ECONFIG) {
+    jp_key(at, path, "id");
+    return jp_fail(jp, at, "server id \"%s\" is used twice", id);
+  }
+  if (idx < 0)
+    return idx;
+  return parse_hosts(jp, path, srv, idx, t);
+}
+
+static int parse_servers(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "servers"), *srv;
+  const char *def = NULL;
+  int i = 0, err;
+
+  c->routes = hop_route_table_new();
+  if (!c->routes)
+    return -ENOMEM;
+  if (v && !cJSON_IsArray(v))
+    return jp_fail(jp, "servers", "expected an array");
+  if (!v && c->provider == HOP_PROVIDER_STATIC)
+    return jp_fail(jp, "servers", "required with provider \"static\"");
+  cJSON_ArrayForEach(srv, v) {
+    char at[JP_PATH_BYTES];
+
+    jp_index(at, "servers", i++);
+    if ((err = parse_server(jp, at, srv, c->routes)))
+      return err;
+  }
+  if ((err = jp_string(jp, "", root, "default_server", ID_BYTES_MAX, &def)))
+    return err;
+  if (def && hop_route_table_set_default(c->routes, def))
+    return jp_fail(jp, "default_server", "no server has id \"%s\"", def);
+  return hop_route_table_seal(c->routes);
+}
+
+static int parse_timeouts(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const keys[] = { "handshake", "connect", "idle", NULL };
+  const cJSON *t = NULL;
+  int err;
+
+  if ((err = jp_object(jp, "", root, "timeouts_ms", &t)) || !t)
+    return err;
+  if ((err = jp_only_keys(jp, "timeouts_ms", t, keys)) ||
+      (err = jp_uint(jp, "timeouts_ms", t, "handshake", 50, 600000, &c->conn.timeout_ms_handshake))
+      || (err = jp_uint(jp, "timeouts_ms", t, "connect", 50, 600000, &c->conn.timeout_ms_connect))
+      || (err = jp_uint(jp, "timeouts_ms", t, "idle", 0, 86400000, &c->timeout_ms_idle)))
+    return err;
+  return 0;
+}
+
+static int parse_limits(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const keys[] = { "preread_bytes_max", "address_bytes_max", NULL };
+  const cJSON *l = NULL;
+  uint32_t preread = (uint32_t)c->conn.preread_bytes_max;
+  uint32_t address = (uint32_t)c->conn.address_bytes_max;
+  int err;
+
+  if ((err = jp_object(jp, "", root, "limits", &l)) || !l)
+    return err;
+  if ((err = jp_only_keys(jp, "limits", l, keys)) ||
+      (err = jp_uint(jp, "limits", l, "preread_bytes_max", 256, 65536, &preread)) ||
+      (err = jp_uint(jp, "limits", l, "address_bytes_max", 255, 32767, &address)))
+    return err;
+  if (address > preread)
+    return jp_fail(jp, "limits.address_bytes_max", "larger than limits.preread_bytes_max");
+  c->conn.preread_bytes_max = preread;
+  c->conn.address_bytes_max = address;
+  return 0;
+}
+
+/* Reads one answer text into its slot (a template with {host} and {server}). */
+static int parse_text(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
+                      struct hop_config *c, enum text_slot slot)
+{
+  const char *s = NULL;
+  int err = jp_string(jp, path, obj, key, HOP_TEXT_BYTES_MAX, &s);
+
+  if (err || !s)
+    return err;
+  free(c->texts[slot]);
+  c->texts[slot] = strdup(s);
+  return c->texts[slot] ? 0 : -ENOMEM;
+}
+
+static int parse_answers(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const keys[] = { "unknown_host", "unreachable", "version_name",
+                                      "players_max", NULL };
+  static const char *const unknown_keys[] = { "status", "motd", "disconnect", NULL };
+  static const char *const unreachable_keys[] = { "motd", "disconnect", NULL };
+  static const char *const status_modes[] = { "motd", "drop", NULL };
+  const cJSON *a = NULL, *u = NULL, *r = NULL;
+  uint32_t players_max = 0;
+  int mode = 0, err;
+
+  if ((err = jp_object(jp, "", root, "answers", &a)) || !a)
+    return err;
+  if ((err = jp_only_keys(jp, "answers", a, keys)) ||
+      (err = parse_text(jp, "answers", a, "version_name", c, TEXT_VERSION_NAME)) ||
+      (err = jp_uint(jp, "answers", a, "players_max", 0, 1000000, &players_max)) ||
+      (err = jp_object(jp, "answers", a, "unknown_host", &u)) ||
+      (err = jp_object(jp, "answers", a, "unreachable", &r)))
+    return err;
+  c->conn.players_max = (int32_t)players_max;
+  if (u && ((err = jp_only_keys(jp, "answers.unknown_host", u, unknown_keys)) ||
+            (err = jp_enum(jp, "answers.unknown_host", u, "status", status_modes, &mode)) ||
+            (err = parse_text(jp, "answers.unknown_host", u, "motd", c, TEXT_UNKNOWN_MOTD)) ||
+            (err = parse_text(jp, "answers.unknown_host", u, "disconnect", c,
+                              TEXT_UNKNOWN_DISCONNECT))))
+    return err;
+  c->conn.unknown_status = (enum hop_unknown_status)mode;
+  if (r && ((err = jp_only_keys(jp, "answers.unreachable", r, unreachable_keys)) ||
+            (err = parse_text(jp, "answers.unreachable", r, "motd", c, TEXT_UNREACHABLE_MOTD)) ||
+            (err = parse_text(jp, "answers.unreachable", r, "disconnect", c,
+                              TEXT_UNREACHABLE_DISCONNECT))))
+    return err;
+  return 0;
+}
+
+/* store, api, admin and log: checked now so that a typo fails early. */
+static int parse_surroundings(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const store_keys[] = { "path", NULL };
+  static const char *const api_keys[] = { "base_url", "token_file", "token_env", "refresh_s",
+                                          NULL };
+  static const char *const admin_keys[] = { "listen", NULL };
+  static const char *const log_keys[] = { "format", "level", NULL };
+  static const char *const formats[] = { "logfmt", "json", NULL };
+  static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
+  const cJSON *store = NULL, *api = NULL, *admin = NULL, *log = NULL;
+  const char *store_path = NULL, *base_url = NULL, *token_file = NULL, *admin_listen = NULL;
+  int format = 0, level = 1, err;
+
+  if ((err = jp_object(jp, "", root, "store", &store)) ||
+      (err = jp_object(jp, "", root, "api", &api)) ||
+      (err = jp_object(jp, "", root, "admin", &admin)) ||
+      (err = jp_object(jp, "", root, "log", &log)))
+    return err;
+  if ((store && ((err = jp_only_keys(jp, "store", store, store_keys)) ||
+                 (err = jp_string(jp, "store", store, "path", 4096, &store_path)))) ||
+      (api && ((err = jp_only_keys(jp, "api", api, api_keys)) ||
+               (err = jp_string(jp, "api", api, "base_url", 2048, &base_url)) ||
+               (err = jp_string(jp, "api", api, "token_file", 4096, &token_file)) ||
+               (err = jp_uint(jp, "api", api, "refresh_s", 1, 86400, &c->api_refresh_s)))) ||
+      (admin && ((err = jp_only_keys(jp, "admin", admin, admin_keys)) ||
+                 (err = jp_string(jp, "admin", admin, "listen", 300, &admin_listen)))) ||
+      (log && ((err = jp_only_keys(jp, "log", log, log_keys)) ||
+               (err = jp_enum(jp, "log", log, "format", formats, &format)) ||
+               (err = jp_enum(jp, "log", log, "level", levels, &level)))))
+    return err;
+  if (admin_listen) {
+    char host[256];
+    uint16_t port;
+
+    if (hop_endpoint_parse(admin_listen, host, sizeof host, &port, 1))
+      return jp_fail(jp, "admin.listen", "expected \"host:port\" or \"[v6]:port\"");
+  }
+  c->log_format = (enum hop_log_format)format;
+  c->log_level = (enum hop_log_level)level;
+  if (store_path && !(c->store_path = strdup(store_path)))
+    return -ENOMEM;
+  c->api_base_url = dup_or_null(base_url);
+  c->api_token_file = dup_or_null(token_file);
+  c->admin_listen = dup_or_null(admin_listen);
+  return 0;
+}
+
+static int parse_top(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const keys[] = { "listen", "workers", "provider", "servers",
+                                      "default_server", "timeouts_ms", "drain_s", "limits",
+                                      "answers", "store", "api", "admin", "log", NULL };
+  static const char *const providers[] = { "static", "sqlite", "api", NULL };
+  uint32_t workers = 0;
+  int provider = HOP_PROVIDER_STATIC, err;
+
+  if (!cJSON_IsObject(root))
+    return jp_fail(jp, "", "expected a JSON object at the top level");
+  if ((err = jp_only_keys(jp, "", root, keys)) ||
+      (err = jp_uint(jp, "", root, "workers", 0, 1024, &workers)) ||
+      (err = jp_uint(jp, "", root, "drain_s", 0, 86400, &c->drain_s)) ||
+      (err = jp_enum(jp, "", root, "provider", providers, &provider)))
+    return err;
+  if (provider != HOP_PROVIDER_STATIC)
+    return jp_fail(jp, "provider", "\"%s\" is not available in this build; use \"static\"",
+                   providers[provider]);
+  c->workers = (int)workers;
+  c->provider = (enum hop_provider)provider;
+  if ((err = parse_listen(jp, root, c)) || (err = parse_timeouts(jp, root, c)) ||
+      (err = parse_limits(jp, root, c)) || (err = parse_answers(jp, root, c)) ||
+      (err = parse_surroundings(jp, root, c)) || (err = parse_servers(jp, root, c)))
+    return err;
+  return 0;
+}
+
+/* ---- Entry points ------------------------------------------------------------------------ */
+
+static int set_defaults(struct hop_config *c)
+{
+  memset(c, 0, sizeof *c);
+  c->provider = HOP_PROVIDER_STATIC;
+  c->drain_s = 30;
+  c->api_refresh_s = 10;
+  c->log_level = HOP_LOG_INFO;
+  c->conn.preread_bytes_max = HOP_PREREAD_BYTES_MAX;
+  c->conn.address_bytes_max = HOP_ADDRESS_BYTES_MAX;
+  c->conn.timeout_ms_handshake = 5000;
+  c->conn.timeout_ms_connect = 5000;
+  for (size_t i = 0; i < sizeof c->texts / sizeof c->texts[0]; i++)
+    if (!(c->texts[i] = strdup(text_defaults[i])))
+      return -ENOMEM;
+  return 0;
+}
+
+static void bind_texts(struct hop_config *c)
+{
+  c->conn.unknown_motd = c->texts[TEXT_UNKNOWN_MOTD];
+  c->conn.unknown_disconnect = c->texts[TEXT_UNKNOWN_DISCONNECT];
+  c->conn.unreachable_motd = c->texts[TEXT_UNREACHABLE_MOTD];
+  c->conn.unreachable_disconnect = c->texts[TEXT_UNREACHABLE_DISCONNECT];
+  c->conn.version_name = c->texts[TEXT_VERSION_NAME];
+}
+
+int hop_config_parse(const char *name, const char *json, size_t json_len, struct hop_config *out,
+                     char *err, size_t err_bytes)
+{
+  struct jp jp = { name, err, err_bytes };
+  const char *end = NULL;
+  cJSON *root;
+  int rc = set_defaults(out);
+
+  if (rc)
+    goto done;
+  root = cJSON_ParseWithLengthOpts(json, json_len, &end, 0);
+  if (!root) {
+    size_t at = end && end >= json ? (size_t)(end - json) : 0;
+    int line = 1;
+
+    for (size_t i = 0; i < at && i < json_len; i++)
+      line += json[i] == '\n';
+    rc = jp_fail(&jp, "", "not valid JSON (near line %d, byte %zu)", line, at);
+    goto done;
+  }
+  rc = parse_top(&jp, root, out);
+  cJSON_Delete(root);
+  bind_texts(out);
+done:
+  if (rc == -ENOMEM)
+    jp_fail(&jp, "", "out of memory");
+  if (rc)
+    hop_config_free(out);
+  return rc;
+}
+
+int hop_config_load(const char *path, struct hop_config *out, char *err, size_t err_bytes)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t len = 0;
+  int rc;
+
+  memset(out, 0, sizeof *out);
+  if (!f) {
+    rc = -errno;
+    snprintf(err, err_bytes, "%s: cannot open: %s", path, strerror(errno));
+    return rc;
+  }
+  buf = malloc(CONFIG_BYTES_MAX + 1);
+  if (buf)
+    len = fread(buf, 1, CONFIG_BYTES_MAX + 1, f);
+  if (!buf || ferror(f) || len > CONFIG_BYTES_MAX) {
+    snprintf(err, err_bytes, "%s: cannot read (or larger than %u bytes)", path, CONFIG_BYTES_MAX);
+    rc = HOP_ECONFIG;
+  } else {
+    rc = hop_config_parse(path, buf, len, out, err, err_bytes);
+  }
+  fclose(f);
+  free(buf);
+  return rc;
+}
+
+void hop_config_free(struct hop_config *c)
+{
+  for (size_t i = 0; i < c->listen_len; i++)
+    free(c->listen[i]);
+  free(c->listen);
+  hop_route_table_free(c->routes);
+  for (size_t i = 0; i < sizeof c->texts / sizeof c->texts[0]; i++)
+    free(c->texts[i]);
+  free(c->store_path);
+  free(c->api_base_url);
+  free(c->api_token_file);
+  free(c->admin_listen);
+  memset(c, 0, sizeof *c);
+}

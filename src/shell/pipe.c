@@ -1,0 +1,246 @@
+/* The relay: bytes both ways with backpressure and half-close, after the replay.
+ * One read buffer per direction, from the worker's pool, held only while bytes are in flight. */
+#include <stdlib.h>
+
+#include "shell.h"
+
+/* ---- Writes ------------------------------------------------------------------------------- */
+
+struct hop_write *hop_write_new(struct hop_session *s, void *chunk, int to_client)
+{
+  struct hop_write *wr = hop_pool_get(&s->w->write_pool);
+
+  if (wr) {
+    wr->s = s;
+    wr->chunk = chunk;
+    wr->to_client = (uint8_t)to_client;
+    wr->replay = 0;
+  }
+  return wr;
+}
+
+void hop_write_release(struct hop_write *wr)
+{
+  struct hop_worker *w = wr->s->w;
+
+  hop_pool_put(&w->buf_pool, wr->chunk);
+  hop_pool_put(&w->write_pool, wr);
+}
+
+/* ---- Directions --------------------------------------------------------------------------- */
+
+static uv_stream_t *client_of(struct hop_session *s)
+{
+  return (uv_stream_t *)&s->client;
+}
+
+static uv_stream_t *backend_of(struct hop_session *s)
+{
+  return (uv_stream_t *)&s->backend;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+  struct hop_session *s = h->data;
+  void *chunk = hop_pool_get(&s->w->buf_pool);
+
+  (void)suggested;
+  *buf = chunk ? uv_buf_init(chunk, HOP_RELAY_BUF_BYTES) : uv_buf_init(NULL, 0);
+}
+
+static void on_client_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void resume(struct hop_session *s, int to_client)
+{
+  struct hop_dir *d = to_client ? &s->b2c : &s->c2b;
+
+  if (!d->paused || d->eof)
+    return;
+  d->paused = 0;
+  if (to_client)
+    uv_read_start(backend_of(s), on_alloc, on_backend_read);
+  else
+    uv_read_start(client_of(s), on_alloc, on_client_read);
+}
+
+static void maybe_end(struct hop_session *s)
+{
+  if (s->c2b.done && s->b2c.done)
+    hop_session_close(s, s->first_eof);
+}
+
+static void on_relay_written(uv_write_t *req, int status)
+{
+  struct hop_write *wr = (struct hop_write *)req;
+  struct hop_session *s = wr->s;
+  int to_client = wr->to_client;
+  uv_stream_t *dst = to_client ? client_of(s) : backend_of(s);
+
+  if (wr->replay)
+    hop_session_greet_release(s);
+  hop_write_release(wr);
+  if (s->closing)
+    return;
+  if (status < 0) {
+    hop_session_close(s, to_client ? HOP_CLOSE_CLIENT_RESET : HOP_CLOSE_BACKEND_RESET);
+    return;
+  }
+  if (dst->write_queue_size < HOP_RELAY_LOW_BYTES)
+    resume(s, to_client);      /* hysteresis: resume below the low mark */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+  struct hop_session *s = req->handle->data;
+  int client_side = req->handle == client_of(s);
+
+  (void)status;                /* a failed shutdown still ends that direction */
+  free(req);
+  if (s->closing)
+    return;
+  if (client_side)
+    s->b2c.done = 1;
+  else
+    s->c2b.done = 1;
+  maybe_end(s);
+}
+
+/* The source sent EOF: pass it on once everything before it is written (libuv orders it). */
+static void half_close(struct hop_session *s, int from_client)
+{
+  struct hop_dir *d = from_client ? &s->c2b : &s->b2c;
+  uv_shutdown_t *req = malloc(sizeof *req);
+
+  d->eof = 1;
+  if (s->first_eof == HOP_CLOSE_NONE)
+    s->first_eof = from_client ? HOP_CLOSE_CLIENT_CLOSED : HOP_CLOSE_BACKEND_CLOSED;
+  if (!req || uv_shutdown(req, from_client ? backend_of(s) : client_of(s), on_shutdown) < 0) {
+    free(req);
+    d->done = 1;
+    maybe_end(s);
+  }
+}
+
+static void relay(struct hop_session *s, int from_client, ssize_t nread, const uv_buf_t *buf)
+{
+  uv_stream_t *src = from_client ? client_of(s) : backend_of(s);
+  uv_stream_t *dst = from_client ? backend_of(s) : client_of(s);
+  enum hop_close src_err = from_client ? HOP_CLOSE_CLIENT_RESET : HOP_CLOSE_BACKEND_RESET;
+  enum hop_close dst_err = from_client ? HOP_CLOSE_BACKEND_RESET : HOP_CLOSE_CLIENT_RESET;
+  uv_buf_t out;
+  struct hop_write *wr;
+  int n;
+
+  if (nread <= 0) {
+    hop_pool_put(&s->w->buf_pool, buf->base);
+    if (nread == UV_EOF)
+      half_close(s, from_client);
+    else if (nread == UV_ENOBUFS)
+      hop_session_close(s, HOP_CLOSE_INTERNAL);
+    else if (nread < 0)
+      hop_session_close(s, src_err);
+    return;
+  }
+  s->active_ms = uv_now(&s->w->loop);
+  *(from_client ? &s->bytes_c2b : &s->bytes_b2c) += (uint64_t)nread;
+  out = uv_buf_init(buf->base, (unsigned)nread);
+  n = uv_try_write(dst, &out, 1);
+  if (n == nread) {
+    hop_pool_put(&s->w->buf_pool, buf->base);
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    hop_pool_put(&s->w->buf_pool, buf->base);
+    hop_session_close(s, dst_err);
+    return;
+  }
+  if (n > 0) {
+    out.base += n;
+    out.len -= (size_t)n;
+  }
+  wr = hop_write_new(s, buf->base, !from_client);
+  if (!wr || uv_write(&wr->req, dst, &out, 1, on_relay_written) < 0) {
+    if (wr)
+      hop_write_release(wr);
+    else
+      hop_pool_put(&s->w->buf_pool, buf->base);
+    hop_session_close(s, wr ? dst_err : HOP_CLOSE_INTERNAL);
+    return;
+  }
+  if (dst->write_queue_size > HOP_RELAY_HIGH_BYTES) {
+    (from_client ? &s->c2b : &s->b2c)->paused = 1;
+    uv_read_stop(src);         /* resumed from on_relay_written below the low mark */
+  }
+}
+
+static void on_client_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+  struct hop_session *s = stream->data;
+
+  if (s->closing) {
+    hop_pool_put(&s->w->buf_pool, buf->base);
+    return;
+  }
+  relay(s, 1, nread, buf);
+}
+
+static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+  struct hop_session *s = stream->data;
+
+  if (s->closing) {
+    hop_pool_put(&s->w->buf_pool, buf->base);
+    return;
+  }
+  relay(s, 0, nread, buf);
+}
+
+/* ---- Start and idle ----------------------------------------------------------------------- */
+
+static void arm_idle(struct hop_session *s)
+{
+  uint32_t idle = s->snap->cfg.timeout_ms_idle;
+
+  if (idle)
+    hop_session_arm_timer(s, s->active_ms + idle);
+}
+
+void hop_pipe_on_idle_timer(struct hop_session *s)
+{
+  uint32_t idle = s->snap->cfg.timeout_ms_idle;
+
+  if (uv_now(&s->w->loop) - s->active_ms >= idle)
+    hop_session_close(s, HOP_CLOSE_IDLE_TIMEOUT);
+  else
+    arm_idle(s);               /* traffic moved the deadline: sleep until the new one */
+}
+
+void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_len)
+{
+  uv_buf_t buf = uv_buf_init((char *)(uintptr_t)replay, (unsigned)replay_len);
+  struct hop_write *wr = hop_write_new(s, NULL, 0);
+
+  if (!wr) {
+    hop_session_close(s, HOP_CLOSE_INTERNAL);
+    return;
+  }
+  wr->replay = 1;              /* every preread byte goes first, before any relayed byte */
+  if (uv_write(&wr->req, backend_of(s), &buf, 1, on_relay_written) < 0) {
+    hop_write_release(wr);
+    hop_session_close(s, HOP_CLOSE_BACKEND_RESET);
+    return;
+  }
+  s->active_ms = uv_now(&s->w->loop);
+  uv_read_stop(client_of(s));
+  if (s->c2b.eof) {
+    s->c2b.eof = 0;
+    half_close(s, 1);          /* the client finished before we were piped */
+  } else {
+    uv_read_start(client_of(s), on_alloc, on_client_read);
+  }
+  if (!s->closing)
+    uv_read_start(backend_of(s), on_alloc, on_backend_read);
+  if (!s->closing)
+    arm_idle(s);
+}

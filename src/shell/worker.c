@@ -1,0 +1,106 @@
+/* A worker: one loop, its own SO_REUSEPORT listeners, its sessions. No locks on the data path. */
+#include <stdlib.h>
+
+#include "hop/log.h"
+#include "shell.h"
+
+#define GREET_POOL_KEEP  256
+#define BUF_POOL_KEEP    64
+#define WRITE_POOL_KEEP  256
+
+static void on_connection(uv_stream_t *server, int status)
+{
+  struct hop_worker *w = server->data;
+
+  if (status < 0) {
+    hop_log_msg(HOP_LOG_WARN, "accept_failed", uv_strerror(status));
+    return;
+  }
+  hop_session_accept(w, server);
+}
+
+static void close_listeners(struct hop_worker *w)
+{
+  for (size_t i = 0; i < w->listeners_len; i++)
+    if (!uv_is_closing((uv_handle_t *)&w->listeners[i]))
+      uv_close((uv_handle_t *)&w->listeners[i], NULL);
+}
+
+void hop_worker_on_idle(struct hop_worker *w)
+{
+  if (w->draining && !uv_is_closing((uv_handle_t *)&w->wakeup))
+    uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with the last handle */
+}
+
+static void on_wakeup(uv_async_t *a)
+{
+  struct hop_worker *w = a->data;
+  int cmd = atomic_load(&w->cmd);
+
+  if (cmd >= HOP_WORKER_DRAIN && !w->draining) {
+    w->draining = 1;
+    close_listeners(w);
+  }
+  if (cmd == HOP_WORKER_CLOSE_ALL) {
+    struct hop_session *s = w->sessions, *next;
+
+    for (; s; s = next) {
+      next = s->next;
+      hop_session_close(s, HOP_CLOSE_DRAIN);
+    }
+  }
+  if (!w->sessions)
+    hop_worker_on_idle(w);
+}
+
+static void worker_main(void *arg)
+{
+  struct hop_worker *w = arg;
+
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  hop_snapshot_unref(w->snap);
+  w->snap = NULL;
+  hop_pool_drain(&w->greet_pool);
+  hop_pool_drain(&w->buf_pool);
+  hop_pool_drain(&w->write_pool);
+  if (uv_loop_close(&w->loop) != 0)
+    hop_log_msg(HOP_LOG_ERROR, "worker_leaked_handles", NULL);
+  atomic_fetch_add(w->exited_count, 1);
+  uv_async_send(w->exited);
+}
+
+int hop_worker_start(struct hop_worker *w)
+{
+  const struct hop_config *cfg;
+  int rc = uv_loop_init(&w->loop);
+
+  if (rc < 0)
+    return rc;
+  hop_snapshot_refresh(&w->snap, &w->snap_gen);
+  cfg = &w->snap->cfg;
+  hop_pool_init(&w->greet_pool, sizeof(struct hop_greet) + cfg->conn.preread_bytes_max,
+                GREET_POOL_KEEP);
+  hop_pool_init(&w->buf_pool, HOP_RELAY_BUF_BYTES, BUF_POOL_KEEP);
+  hop_pool_init(&w->write_pool, sizeof(struct hop_write), WRITE_POOL_KEEP);
+  uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+  w->wakeup.data = w;
+  w->listeners = calloc(w->listeners_len, sizeof *w->listeners);
+  if (!w->listeners)
+    return UV_ENOMEM;
+  for (size_t i = 0; i < w->listeners_len; i++) {
+    uv_tcp_t *l = &w->listeners[i];
+
+    uv_tcp_init(&w->loop, l);
+    l->data = w;
+    if ((rc = uv_tcp_open(l, w->listen_fds[i])) < 0 ||
+        (rc = uv_listen((uv_stream_t *)l, SOMAXCONN, on_connection)) < 0)
+      return rc;
+  }
+  return uv_thread_create(&w->thread, worker_main, w);
+}
+
+void hop_worker_command(struct hop_worker *w, enum hop_worker_cmd cmd)
+{
+  atomic_store(&w->cmd, (int)cmd);
+  uv_async_send(&w->wakeup);
+}
