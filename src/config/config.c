@@ -1,4 +1,5 @@
 /* The config file -> struct hop_config. Every value is copied out; no cJSON outlives a call. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,13 @@ static char *dup_or_null(const char *s)
 
 /* ---- Sections ---------------------------------------------------------------------------- */
 
+static int ip_literal(const char *host)
+{
+  unsigned char addr[sizeof(struct in6_addr)];
+
+  return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
 static int parse_listen(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "listen"), *e;
@@ -51,6 +59,8 @@ static int parse_listen(const struct jp *jp, const cJSON *root, struct hop_confi
     jp_index(at, "listen", i++);
     if (!cJSON_IsString(e) || hop_endpoint_parse(e->valuestring, host, sizeof host, &port, 1))
       return jp_fail(jp, at, "expected \"host:port\" or \"[v6]:port\"");
+    if (!ip_literal(host))
+      return jp_fail(jp, at, "expected an IP address to listen on, not \"%s\"", host);
     c->listen[c->listen_len++] = strdup(e->valuestring);
   }
   return 0;

@@ -183,9 +183,10 @@ static void linger(struct hop_session *s)
 static void finish(struct hop_session *s, enum hop_close reason)
 {
   s->reason = reason;
-  if (s->writes_client)
-    s->flushing = 1;
-  else if (s->bytes_b2c)
+  if (s->writes_client) {
+    s->flushing = 1;           /* bounded: a client that never reads is dropped at the linger */
+    hop_session_arm_timer(s, uv_now(&s->w->loop) + HOP_LINGER_MS);
+  } else if (s->bytes_b2c)
     linger(s);
   else
     hop_session_close(s, reason);
@@ -274,7 +275,7 @@ static void on_timer(uv_timer_t *t)
 
   if (s->closing)
     return;
-  if (s->lingering)
+  if (s->lingering || s->flushing)
     hop_session_close(s, s->reason);
   else if (s->piped)
     hop_pipe_on_idle_timer(s);
