@@ -19,7 +19,7 @@
 
 #define HOP_PREREAD_BYTES_MAX   4096     /* default preread cap */
 #define HOP_ADDRESS_BYTES_MAX   1024     /* default raw server address cap */
-#define HOP_CONN_OUT_BYTES      2048     /* one locally built answer */
+#define HOP_CONN_OUT_BYTES      4096     /* the answers built for one event */
 #define HOP_TEXT_BYTES_MAX      512      /* a configured MOTD or Disconnect text */
 #define HOP_LEGACY_SETTLE_MS    250      /* silence after FE / FE 01 that makes it a legacy ping */
 

@@ -14,7 +14,7 @@
 #define HOP_HOST_BYTES_MAX     253         /* a DNS name, after normalisation */
 #define HOP_NAME_CHARS_MAX     16          /* player name, in characters */
 #define HOP_NAME_BYTES_MAX     64          /* 16 characters of up to 4 UTF-8 bytes each */
-#define HOP_TEXT_JSON_BYTES    1536        /* one player-facing text as a JSON component */
+#define HOP_TEXT_JSON_BYTES    4096        /* one player-facing text as a JSON component */
 
 enum hop_intent { HOP_INTENT_NONE = 0, HOP_INTENT_STATUS = 1, HOP_INTENT_LOGIN = 2,
                   HOP_INTENT_TRANSFER = 3, HOP_INTENT_LEGACY = 4 };

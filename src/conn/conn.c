@@ -68,11 +68,19 @@ static const char *host_of(const struct hop_conn *c)
   return c->legacy ? c->peek.legacy.host : c->peek.hs.host;
 }
 
-/* Fills a configured text's {host} and {server}. */
+/* Fills a configured text's {host} and {server}. The host is the player's own bytes: control
+ * characters become '?' so they cannot garble the message. */
 static int render(const struct hop_conn *c, const char *tmpl, char *out, size_t cap)
 {
-  const char *vars[] = { "host", host_of(c), "server", c->server ? c->server->id : host_of(c),
-                         NULL };
+  char host[HOP_HOST_BYTES_MAX + 1];
+  const char *raw = host_of(c);
+  size_t i = 0;
+
+  for (; raw[i] && i < HOP_HOST_BYTES_MAX; i++)
+    host[i] = (unsigned char)raw[i] < 0x20 || raw[i] == 0x7f ? '?' : raw[i];
+  host[i] = '\0';
+
+  const char *vars[] = { "host", host, "server", c->server ? c->server->id : host, NULL };
   int n = hop_template(out, cap, tmpl, vars);
 
   return n < 0 ? 0 : n;

@@ -135,6 +135,20 @@ static void put_int(struct utf16_out *o, int32_t v)
   put_utf8(o, buf + sizeof buf - n, n);
 }
 
+/* Beta clients split the answer at '§', so the MOTD loses its formatting codes ("§c"). */
+static void put_beta_motd(struct utf16_out *o, const char *motd)
+{
+  const char *p = motd, *mark;
+
+  while ((mark = strstr(p, "\xc2\xa7")) != NULL) {
+    put_utf8(o, p, (size_t)(mark - p));
+    p = mark + 2;
+    if (*p)
+      p++;                     /* the code letter after the mark (ASCII in practice) */
+  }
+  put_str(o, p);
+}
+
 int hop_legacy_kick_encode(uint8_t *out, size_t cap, enum hop_legacy_form form, int32_t protocol,
                            const char *version, const char *motd, int32_t online, int32_t max)
 {
@@ -144,7 +158,7 @@ int hop_legacy_kick_encode(uint8_t *out, size_t cap, enum hop_legacy_form form, 
   if (cap < 3)
     return HOP_ENOSPACE;
   if (form == HOP_LEGACY_BETA) {
-    put_str(&o, motd);
+    put_beta_motd(&o, motd);
     put_str(&o, "\xc2\xa7");
     put_int(&o, online);
     put_str(&o, "\xc2\xa7");

@@ -68,28 +68,19 @@ int hop_template(char *out, size_t cap, const char *tmpl, const char *const *var
   return (int)o;
 }
 
-/* Frames `body_len` bytes already written at out + 5 (room kept for the longest prefix) and
- * moves them into place. Returns the frame's size. */
-static int frame_in_place(uint8_t *out, size_t body_len)
-{
-  uint8_t len[HOP_VARINT_BYTES_MAX];
-  int n = hop_varint_encode(len, (int32_t)body_len);
-
-  memmove(out + n, out + HOP_VARINT_BYTES_MAX, body_len);
-  memcpy(out, len, (size_t)n);
-  return n + (int)body_len;
-}
-
 int hop_string_packet_encode(uint8_t *out, size_t cap, uint8_t id, const char *s, size_t len)
 {
   size_t body = 1 + (size_t)hop_varint_size((int32_t)len) + len;
+  size_t pos;
 
-  if (len > HOP_FRAME_BYTES_MAX || cap < HOP_VARINT_BYTES_MAX + body)
+  if (len > HOP_FRAME_BYTES_MAX || body > HOP_FRAME_BYTES_MAX ||
+      cap < (size_t)hop_varint_size((int32_t)body) + body)
     return HOP_ENOSPACE;
-  out[HOP_VARINT_BYTES_MAX] = id;
-  hop_varint_encode(out + HOP_VARINT_BYTES_MAX + 1, (int32_t)len);
-  memcpy(out + HOP_VARINT_BYTES_MAX + 1 + hop_varint_size((int32_t)len), s, len);
-  return frame_in_place(out, body);
+  pos = (size_t)hop_varint_encode(out, (int32_t)body);
+  out[pos++] = id;
+  pos += (size_t)hop_varint_encode(out + pos, (int32_t)len);
+  memcpy(out + pos, s, len);
+  return (int)(pos + len);
 }
 
 int hop_disconnect_encode(uint8_t *out, size_t cap, const char *reason, size_t reason_len)
