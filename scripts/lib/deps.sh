@@ -13,7 +13,8 @@ need_packages() {
 }
 
 # The packages every build needs.
-BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev libcjson-dev)
+BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev libcjson-dev libsqlite3-dev
+                libcurl4-openssl-dev)
 
 # meson setup that is safe to repeat: configures once, reconfigures if options changed.
 setup_build() {
