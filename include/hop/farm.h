@@ -42,6 +42,9 @@ struct hop_farm_policy {
   const char *const *wake_allow;   /* NULL-terminated player names allowed to wake; NULL = all */
 };
 
+/* The defaults above, usable without linking the farm (hop_farm_policy_default sets the same). */
+#define HOP_FARM_POLICY_DEFAULT { 1, HOP_JOIN_HOLD, 0, 60, 180, 0, 10, NULL }
+
 void hop_farm_policy_default(struct hop_farm_policy *p);
 
 struct hop_farm_config {

@@ -3,14 +3,28 @@
 #ifndef HOP_ROUTE_H
 #define HOP_ROUTE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hop/farm.h"
 
 /* Normalises a raw handshake address for routing: cut at the first NUL (Forge FML/FML2/FML3/FORGE
  * markers), at "///" (TCPShield-style forwarding) and at "\\", trim trailing dots, lower-case ASCII.
  * Writes a NUL-terminated host into `out` and returns its length (possibly 0), or HOP_EADDRESS if
  * the result does not fit `out_cap - 1` bytes. */
 int hop_host_normalize(const char *raw, size_t raw_len, char *out, size_t out_cap);
+
+enum hop_proxy_protocol { HOP_PROXY_NONE, HOP_PROXY_V1, HOP_PROXY_V2 };
+
+#define HOP_STATES 5
+
+/* What hopper answers in the server list while this server is not running. */
+struct hop_server_status {
+  char *description[HOP_STATES];   /* per enum hop_state: a JSON text component, or NULL */
+  int32_t players_max;         /* < 0: from the last real status, else 0 */
+  char *favicon;               /* "data:image/png;base64,...", or NULL */
+};
 
 struct hop_server {
   char *id;
@@ -19,6 +33,15 @@ struct hop_server {
   char *backend;               /* "host:port" as configured */
   char *backend_host;          /* name or IP literal, without IPv6 brackets */
   uint16_t backend_port;
+  struct hop_farm_policy policy;    /* wake_allow points into wake_allow_store */
+  char **wake_allow_store;
+  enum hop_proxy_protocol proxy_protocol;
+  struct hop_server_status status;
+  char **start_cmd;            /* argv, NULL-terminated; NULL = none */
+  char **stop_cmd;
+  char *last_status;           /* the last real status JSON seen while it ran, or NULL */
+  int managed;                 /* has a lifecycle (api/sqlite provider); else always running */
+  _Atomic int state;           /* enum hop_state; written by the control loop only */
 };
 
 struct hop_route_table;
@@ -30,6 +53,10 @@ struct hop_route_table *hop_route_table_new(void);
  * taken, or -ENOMEM. */
 int hop_route_table_add_server(struct hop_route_table *t, const char *id, const char *backend,
                                const char *backend_host, uint16_t backend_port);
+
+/* The server at `idx` for filling in its options before the table is sealed. Strings put in
+ * it become the table's (freed with it). */
+struct hop_server *hop_route_table_edit(struct hop_route_table *t, int idx);
 
 /* Adds a host pattern to server `server_idx`: an exact name or "*.suffix". The pattern is
  * normalised first (lower-cased, trailing dot dropped). Returns 0; HOP_ECONFIG with `err` saying why

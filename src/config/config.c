@@ -8,8 +8,8 @@
 #include "hop/config.h"
 #include "hop/err.h"
 #include "json_path.h"
+#include "server_spec.h"
 
-#define ID_BYTES_MAX     64
 #define CONFIG_BYTES_MAX (64u << 20)
 
 enum text_slot { TEXT_UNKNOWN_MOTD, TEXT_UNKNOWN_DISCONNECT, TEXT_UNREACHABLE_MOTD,
@@ -66,100 +66,14 @@ static int parse_listen(const struct jp *jp, const cJSON *root, struct hop_confi
   return 0;
 }
 
-static int id_ok(const char *id)
-{
-  if (!*id)
-    return 0;
-  for (; *id; id++)
-    if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') || (*id >= '0' && *id <= '9')
-          || *id == '-' || *id == '_' || *id == '.'))
-      return 0;
-  return 1;
-}
-
-static int parse_hosts(const struct jp *jp, const char *path, const cJSON *srv, int idx,
-                       struct hop_route_table *t)
-{
-  static const char why[] = "expected a non-empty array of host names";
-  const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(srv, "hosts"), *h;
-  char at[JP_PATH_BYTES];
-  int i = 0;
-
-  jp_key(at, path, "hosts");
-  if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
-    return jp_fail(jp, at, why);
-  cJSON_ArrayForEach(h, hosts) {
-    char hat[JP_PATH_BYTES], msg[HOP_CONFIG_ERR_BYTES];
-    int err;
-
-    jp_index(hat, at, i++);
-    if (!cJSON_IsString(h))
-      return jp_fail(jp, hat, "expected a string");
-    err = hop_route_table_add_host(t, idx, h->valuestring, msg, sizeof msg);
-    if (err == HOP_ECONFIG)
-      return jp_fail(jp, hat, "%s", msg);
-    if (err)
-      return err;
-  }
-  return 0;
-}
-
-static int parse_server(const struct jp *jp, const char *path, const cJSON *srv,
-                        struct hop_route_table *t)
-{
-  static const char *const keys[] = { "id", "hosts", "backend", NULL };
-  const char *id = NULL, *backend = NULL;
-  char at[JP_PATH_BYTES], host[256];
-  uint16_t port;
-  int idx, err;
-
-  if (!cJSON_IsObject(srv))
-    return jp_fail(jp, path, "expected an object");
-  if ((err = jp_only_keys(jp, path, srv, keys)) ||
-      (err = jp_string(jp, path, srv, "id", ID_BYTES_MAX, &id)) ||
-      (err = jp_string(jp, path, srv, "backend", 300, &backend)))
-    return err;
-  jp_key(at, path, "id");
-  if (!id || !id_ok(id))
-    return jp_fail(jp, at, "expected an id of letters, digits, '-', '_' or '.'");
-  jp_key(at, path, "backend");
-  if (!backend || hop_endpoint_parse(backend, host, sizeof host, &port, 0))
-    return jp_fail(jp, at, "expected \"host:port\" or \"[v6]:port\"");
-  idx = hop_route_table_add_server(t, id, backend, host, port);
-  if (idx == HOP_ECONFIG) {
-    jp_key(at, path, "id");
-    return jp_fail(jp, at, "server id \"%s\" is used twice", id);
-  }
-  if (idx < 0)
-    return idx;
-  return parse_hosts(jp, path, srv, idx, t);
-}
-
 static int parse_servers(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "servers"), *srv;
-  const char *def = NULL;
-  int i = 0, err;
-
   c->routes = hop_route_table_new();
   if (!c->routes)
     return -ENOMEM;
-  if (v && !cJSON_IsArray(v))
-    return jp_fail(jp, "servers", "expected an array");
-  if (!v && c->provider == HOP_PROVIDER_STATIC)
+  if (!cJSON_GetObjectItemCaseSensitive(root, "servers") && c->provider == HOP_PROVIDER_STATIC)
     return jp_fail(jp, "servers", "required with provider \"static\"");
-  cJSON_ArrayForEach(srv, v) {
-    char at[JP_PATH_BYTES];
-
-    jp_index(at, "servers", i++);
-    if ((err = parse_server(jp, at, srv, c->routes)))
-      return err;
-  }
-  if ((err = jp_string(jp, "", root, "default_server", ID_BYTES_MAX, &def)))
-    return err;
-  if (def && hop_route_table_set_default(c->routes, def))
-    return jp_fail(jp, "default_server", "no server has id \"%s\"", def);
-  return hop_route_table_seal(c->routes);
+  return hop_servers_parse(jp, root, c->routes, HOP_SPEC_STRICT | HOP_SPEC_FILES);
 }
 
 static int parse_timeouts(const struct jp *jp, const cJSON *root, struct hop_config *c)
@@ -370,6 +284,15 @@ int hop_config_parse(const char *name, const char *json, size_t json_len, struct
     for (size_t i = 0; i < at && i < json_len; i++)
       line += json[i] == '\n';
     rc = jp_fail(&jp, "", "not valid JSON (near line %d, byte %zu)", line, at);
+    goto done;
+  }
+  while (end && end < json + json_len && (*end == ' ' || *end == '\t' || *end == '\n' ||
+                                          *end == '\r'))
+    end++;
+  if (end && end < json + json_len && *end != '\0') {
+    cJSON_Delete(root);
+    rc = jp_fail(&jp, "", "unexpected bytes after the JSON document (byte %zu)",
+                 (size_t)(end - json));
     goto done;
   }
   rc = parse_top(&jp, root, out);

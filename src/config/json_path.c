@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,4 +127,55 @@ int jp_enum(const struct jp *jp, const char *path, const cJSON *obj, const char 
   }
   jp_key(at, path, key);
   return jp_fail(jp, at, "expected one of %s", list);
+}
+
+int jp_bool(const struct jp *jp, const char *path, const cJSON *obj, const char *key, int *out)
+{
+  const cJSON *v = member(obj, key);
+  char at[JP_PATH_BYTES];
+
+  if (!v)
+    return 0;
+  if (!cJSON_IsBool(v)) {
+    jp_key(at, path, key);
+    return jp_fail(jp, at, "expected true or false");
+  }
+  *out = cJSON_IsTrue(v);
+  return 0;
+}
+
+int jp_strv(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
+            size_t bytes_max, int nonempty, char ***out)
+{
+  const cJSON *v = member(obj, key), *e;
+  char at[JP_PATH_BYTES], eat[JP_PATH_BYTES];
+  char **vec;
+  size_t n = 0;
+
+  if (!v)
+    return 0;
+  jp_key(at, path, key);
+  if (!cJSON_IsArray(v) || (nonempty && cJSON_GetArraySize(v) == 0))
+    return jp_fail(jp, at, nonempty ? "expected a non-empty array of strings"
+                                    : "expected an array of strings");
+  vec = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *vec);
+  if (!vec)
+    return -ENOMEM;
+  cJSON_ArrayForEach(e, v) {
+    jp_index(eat, at, (int)n);
+    if (!cJSON_IsString(e) || strlen(e->valuestring) > bytes_max) {
+      for (size_t i = 0; i < n; i++)
+        free(vec[i]);
+      free(vec);
+      return jp_fail(jp, eat, "expected a string of at most %zu bytes", bytes_max);
+    }
+    if (!(vec[n++] = strdup(e->valuestring))) {
+      for (size_t i = 0; i < n; i++)
+        free(vec[i]);
+      free(vec);
+      return -ENOMEM;
+    }
+  }
+  *out = vec;
+  return 0;
 }

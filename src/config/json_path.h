@@ -35,6 +35,12 @@ int jp_string(const struct jp *jp, const char *path, const cJSON *obj, const cha
               size_t bytes_max, const char **out);
 int jp_uint(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
             uint32_t min, uint32_t max, uint32_t *out);
+int jp_bool(const struct jp *jp, const char *path, const cJSON *obj, const char *key, int *out);
+/* An array of strings -> a NULL-terminated malloc'd vector (each string at most bytes_max).
+ * `nonempty` requires at least one. Absent or null leaves *out NULL. */
+int jp_strv(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
+            size_t bytes_max, int nonempty, char ***out);
+
 /* One of the NULL-terminated `choices`; *out is its index. */
 int jp_enum(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
             const char *const *choices, int *out);

@@ -108,11 +108,25 @@ struct hop_route_table *hop_route_table_new(void)
   return t;
 }
 
+static void strv_free(char **v)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    free(v[i]);
+  free(v);
+}
+
 static void server_free(struct hop_server *s)
 {
   for (size_t i = 0; i < s->hosts_len; i++)
     free(s->hosts[i]);
   free(s->hosts);
+  strv_free(s->wake_allow_store);
+  strv_free(s->start_cmd);
+  strv_free(s->stop_cmd);
+  for (int i = 0; i < HOP_STATES; i++)
+    free(s->status.description[i]);
+  free(s->status.favicon);
+  free(s->last_status);
   free(s->id);
   free(s->backend);
   free(s->backend_host);
@@ -150,6 +164,9 @@ int hop_route_table_add_server(struct hop_route_table *t, const char *id, const 
   }
   s = &t->servers[t->servers_len];
   memset(s, 0, sizeof *s);
+  s->policy = (struct hop_farm_policy)HOP_FARM_POLICY_DEFAULT;
+  s->status.players_max = -1;
+  atomic_init(&s->state, HOP_STATE_RUNNING);
   s->id = strdup(id);
   s->backend = strdup(backend);
   s->backend_host = strdup(backend_host);
@@ -227,6 +244,11 @@ int hop_route_table_add_host(struct hop_route_table *t, int server_idx, const ch
   }
   s->hosts[s->hosts_len++] = copy;
   return 0;
+}
+
+struct hop_server *hop_route_table_edit(struct hop_route_table *t, int idx)
+{
+  return &t->servers[idx];
 }
 
 int hop_route_table_set_default(struct hop_route_table *t, const char *id)
