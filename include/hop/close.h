@@ -24,6 +24,10 @@
   X(NO_ROUTE,            "no_route")                                                          \
   X(BACKEND_UNREACHABLE, "backend_unreachable")  /* resolve or connect failed */              \
   X(CONNECT_TIMEOUT,     "connect_timeout")                                                   \
+  X(SERVER_NOT_RUNNING,  "server_not_running")   /* status answered for a sleeping/starting server */ \
+  X(SERVER_STARTING,     "server_starting")      /* login told to rejoin while the server starts */ \
+  X(WAKE_REFUSED,        "wake_refused")         /* cooldown, quota, allow-list or no auto_start */ \
+  X(START_FAILED,        "start_failed")         /* the server did not become ready */ \
   X(DRAIN,               "drain")                /* still open when the drain time ran out */ \
   X(INTERNAL,            "internal")             /* out of memory or a libuv failure */
 

@@ -27,6 +27,9 @@ enum hop_unknown_status { HOP_UNKNOWN_STATUS_MOTD = 0, HOP_UNKNOWN_STATUS_DROP =
 
 /* Answers and limits, from the config; immutable while any session uses it. Texts may hold
  * {host} (normalised address) and {server} (server id) placeholders. */
+enum hop_refusal { HOP_REFUSED_COOLDOWN, HOP_REFUSED_QUOTA, HOP_REFUSED_NOT_ALLOWED,
+                   HOP_REFUSED_NO_AUTOSTART, HOP_REFUSALS };
+
 struct hop_conn_config {
   size_t preread_bytes_max;
   size_t address_bytes_max;
@@ -39,10 +42,19 @@ struct hop_conn_config {
   const char *unreachable_disconnect;
   const char *version_name;    /* version.name in answers; the protocol echoes the client's */
   int32_t players_max;         /* players.max in answers */
+  /* Servers with a lifecycle (api and sqlite providers); may hold {server} and {eta}. */
+  const char *state_motd[HOP_STATES];  /* plain-text MOTD per state (legacy pings, defaults) */
+  const char *starting_disconnect;     /* join: kick, or a hold that cannot be kept alive */
+  const char *failed_disconnect;
+  const char *refused_disconnect[HOP_REFUSALS];
+  uint32_t hold_keepalive_ms;  /* Login Plugin Request interval while holding (>= 1.13) */
+  uint32_t hold_silent_max_ms; /* longest silent hold for clients without plugin requests */
 };
 
 enum hop_conn_state {
   HOP_CONN_PREREAD,            /* reading the opening packets */
+  HOP_CONN_WAKING,             /* login to a server that is not running: waiting for the farm */
+  HOP_CONN_HOLD,               /* the server is starting; the login waits, kept alive */
   HOP_CONN_ANSWER,             /* hopper speaks for the server: status exchange or a Disconnect */
   HOP_CONN_PIPED,              /* handed to the relay; conn is done */
   HOP_CONN_CLOSED,
@@ -50,16 +62,21 @@ enum hop_conn_state {
 
 enum hop_action_kind {
   HOP_ACT_CONNECT = 1,         /* resolve and connect to conn.server (once) */
-  HOP_ACT_WRITE,               /* write bytes[0..len) to the client; valid until the next event */
+  HOP_ACT_WAKE,                /* ask the farm to wake conn.server; answer with hop_conn_on_wake */
+  HOP_ACT_WRITE,               /* write bufs to the client; valid until the next event */
   HOP_ACT_PIPE,                /* write preread[0..len) to the backend, then relay both ways */
   HOP_ACT_DROP_BACKEND,        /* abandon the connect in flight; its result must not be reported */
   HOP_ACT_CLOSE,               /* flush pending writes to the client, then close with `reason` */
 };
 
+#define HOP_ACTION_BUFS 3
+
 struct hop_action {
   enum hop_action_kind kind;
-  const uint8_t *bytes;
+  const uint8_t *bytes;        /* WRITE: bufs[0]; PIPE: the bytes to replay */
   size_t len;
+  const uint8_t *more[HOP_ACTION_BUFS - 1];  /* WRITE: further buffers, in order (or NULL) */
+  size_t more_len[HOP_ACTION_BUFS - 1];
   enum hop_close reason;
 };
 
@@ -87,6 +104,14 @@ struct hop_conn {
   const char *answer_motd;
   size_t answer_pos;                   /* next unparsed byte of that exchange */
   int answered_status;
+  int state_answer;                    /* answering for a managed server's state, not an error */
+  enum hop_state server_state;         /* the managed server's state when routed */
+  int held;                            /* went through HOLD: replay keep_len bytes only */
+  size_t keep_len;                     /* HOLD: bytes to replay (handshake + Login Start) */
+  uint64_t deadline_ms_hold;           /* HOLD: give up (UINT64_MAX while kept alive) */
+  uint64_t deadline_ms_keepalive;      /* HOLD: next Login Plugin Request */
+  int32_t keepalive_id;
+  uint32_t eta_s;                      /* for {eta} in texts */
   struct hop_action actions[HOP_CONN_ACTIONS_MAX];
   int actions_head, actions_len;
   size_t out_used;
@@ -101,6 +126,18 @@ void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms);
 /* status: 0 when connected, else a negative libuv or HOP code (resolve or connect failure). */
 void hop_conn_on_backend(struct hop_conn *c, int status, uint64_t now_ms);
 void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms);
+
+enum hop_wake_result;
+
+/* The farm's answer to HOP_ACT_WAKE; `eta_s` is its estimate of the start time. */
+void hop_conn_on_wake(struct hop_conn *c, int wake_result, uint32_t eta_s, uint64_t now_ms);
+
+/* The routed server's state changed (while waking or holding). */
+void hop_conn_on_server_state(struct hop_conn *c, enum hop_state state, uint64_t now_ms);
+
+/* While holding, the client's answers to our keepalives are swallowed: drops them from `buf` and
+ * returns the new length. */
+size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len);
 
 /* Pops the next action into `out`; returns 1, or 0 when there is none. */
 int hop_conn_next_action(struct hop_conn *c, struct hop_action *out);

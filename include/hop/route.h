@@ -24,6 +24,10 @@ struct hop_server_status {
   char *description[HOP_STATES];   /* per enum hop_state: a JSON text component, or NULL */
   int32_t players_max;         /* < 0: from the last real status, else 0 */
   char *favicon;               /* "data:image/png;base64,...", or NULL */
+  /* The status JSON hopper answers with in each state, after `"protocol":<client's>`:
+   * `},"players":{...},"description":{...},"favicon":"..."}`. Built off the loops. */
+  char *tail[HOP_STATES];
+  size_t tail_len[HOP_STATES];
 };
 
 struct hop_server {

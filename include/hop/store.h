@@ -34,6 +34,7 @@ struct hop_store_job {
   void (*done)(struct hop_store_job *job);
   struct hop_store_job *next;  /* the store's queue link */
   int status;                  /* 0 or a negative code, set by `work` */
+  char err[256];               /* on failure: what failed and SQLite's message, for the log */
 };
 
 /* Opens (creating and migrating as needed) the file at `path`, making its directory if it is
@@ -42,11 +43,15 @@ struct hop_store_job {
 int hop_store_open(uv_loop_t *loop, const char *path, struct hop_store **out, char *err,
                    size_t err_bytes);
 
-/* Queues a job. Never blocks on SQLite. Returns 0, or UV_ECANCELED once closing. */
+/* Queues a job. Never blocks on SQLite. Call it on the loop's thread: while jobs are in flight
+ * the store keeps the loop alive. Returns 0, UV_EINVAL without a `work`, or UV_ECANCELED once
+ * closing (then `done` never runs). Typed jobs: prepare first, then set job.done, then submit. */
 int hop_store_submit(struct hop_store *st, struct hop_store_job *job);
 
 /* Runs every queued job, closes the connection and joins the thread. Pending `done` callbacks
- * run from inside this call. */
+ * run from inside this call. Call it once, on the loop's thread; `st` is gone afterwards. Its
+ * async handle closes the libuv way: run the loop once more (uv_run, any mode) before
+ * uv_loop_close(), which otherwise returns UV_EBUSY, and the store's memory is freed then. */
 void hop_store_close(struct hop_store *st);
 
 /* Runs the schema migrations on an open connection (also used by the CLI). Returns 0 or a
@@ -57,8 +62,10 @@ int hop_store_migrate(struct sqlite3 *db, char *err, size_t err_bytes);
  * Each fills its struct, then hop_store_submit(st, &x.job). Results are valid in `done`. Strings
  * in results are malloc'd and owned by the job: free them with the matching *_clear. */
 
-/* Replica identity and event sequence: replica_id is created once (random, 16 hex chars) and
- * kept; next_seq reserves `count` sequence numbers and returns the first. */
+/* Replica identity and event sequence: replica_id is created once (16 random bytes as 32
+ * lower-case hex chars) and kept; `count` > 0 reserves that many sequence numbers (durably,
+ * before `done`) and returns the first; `count` 0 only reads what the next one would be.
+ * Sequence numbers start at 1 and are never handed out twice. */
 struct hop_store_ids {
   struct hop_store_job job;
   uint32_t count;              /* in */

@@ -1,6 +1,7 @@
 /* The session core up to the pipe: read the opening bytes, route, connect, and either hand the
  * bytes to the relay or answer the player ourselves. Pure: no I/O, no clock, no allocation. */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hop/conn.h"
@@ -20,6 +21,7 @@ static void push(struct hop_conn *c, enum hop_action_kind kind, const uint8_t *b
   if (c->actions_len == HOP_CONN_ACTIONS_MAX)
     return;                    /* cannot happen: one event yields at most three actions */
   a = &c->actions[(c->actions_head + c->actions_len++) % HOP_CONN_ACTIONS_MAX];
+  memset(a, 0, sizeof *a);
   a->kind = kind;
   a->bytes = bytes;
   a->len = len;
@@ -80,7 +82,11 @@ static int render(const struct hop_conn *c, const char *tmpl, char *out, size_t 
     host[i] = (unsigned char)raw[i] < 0x20 || raw[i] == 0x7f ? '?' : raw[i];
   host[i] = '\0';
 
-  const char *vars[] = { "host", host, "server", c->server ? c->server->id : host, NULL };
+  char eta[16];
+
+  snprintf(eta, sizeof eta, "%u", c->eta_s ? c->eta_s : 30u);
+  const char *vars[] = { "host", host, "server", c->server ? c->server->id : host, "eta", eta,
+                         NULL };
   int n = hop_template(out, cap, tmpl, vars);
 
   return n < 0 ? 0 : n;
@@ -108,6 +114,66 @@ static void send_legacy_kick(struct hop_conn *c, const char *motd_tmpl)
                                       c->cfg->version_name, motd, 0, c->cfg->players_max));
 }
 
+/* The status answer for a managed server that is not running: a head with the client's protocol
+ * (built here) and the state's precomputed tail (in the server, alive while the table is). */
+static void write_state_status(struct hop_conn *c)
+{
+  const struct hop_server *srv = c->server;
+  char head[256], fallback[HOP_TEXT_BYTES_MAX * 2 + 96];
+  const char *tail = srv->status.tail[c->server_state];
+  size_t tail_len = srv->status.tail_len[c->server_state], pos = 0, cap;
+  uint8_t *out = out_room(c, &cap);
+  int head_len, n;
+
+  memcpy(head, "{\"version\":{\"name\":\"", 21);
+  pos = 21;
+  if (hop_json_escape(head, sizeof head - 24, &pos, c->cfg->version_name,
+                      strlen(c->cfg->version_name)))
+    return;
+  head_len = (int)pos + snprintf(head + pos, sizeof head - pos, "\",\"protocol\":%d",
+                                 (int)c->peek.hs.protocol);
+  if (!tail) {                 /* no precomputed answer: players 0/0 and the default MOTD */
+    const char *motd = c->cfg->state_motd[c->server_state];
+    size_t fpos = 0;
+
+    n = snprintf(fallback, sizeof fallback,
+                 "},\"players\":{\"max\":0,\"online\":0},\"description\":{\"text\":\"");
+    fpos = (size_t)n;
+    if (!motd || hop_json_escape(fallback, sizeof fallback - 4, &fpos, motd, strlen(motd)))
+      return;
+    memcpy(fallback + fpos, "\"}}", 3);
+    tail = fallback;
+    tail_len = fpos + 3;
+  }
+  {
+    size_t json_len = (size_t)head_len + tail_len;
+    size_t body = 1 + (size_t)hop_varint_size((int32_t)json_len) + json_len;
+    size_t o = 0;
+
+    if (cap < HOP_VARINT_BYTES_MAX * 2 + 1 + (size_t)head_len + (tail == fallback ? tail_len : 0))
+      return;
+    o += (size_t)hop_varint_encode(out, (int32_t)body);
+    out[o++] = 0x00;
+    o += (size_t)hop_varint_encode(out + o, (int32_t)json_len);
+    memcpy(out + o, head, (size_t)head_len);
+    o += (size_t)head_len;
+    if (tail == fallback) {    /* the fallback lives on this stack: copy it too */
+      memcpy(out + o, fallback, tail_len);
+      o += tail_len;
+      tail_len = 0;
+    }
+    push(c, HOP_ACT_WRITE, out, o);
+    if (tail_len) {
+      struct hop_action *a = &c->actions[(c->actions_head + c->actions_len - 1)
+                                         % HOP_CONN_ACTIONS_MAX];
+
+      a->more[0] = (const uint8_t *)tail;
+      a->more_len[0] = tail_len;
+    }
+    c->out_used += o;
+  }
+}
+
 /* Runs the status exchange over frames after the handshake: Request -> Response, Ping -> Pong
  * and close. The client may ping without asking for status first. */
 static void answer_status(struct hop_conn *c)
@@ -127,7 +193,10 @@ static void answer_status(struct hop_conn *c)
       return;
     }
     c->answer_pos += (size_t)n;
-    if (kind == HOP_STATUS_REQUEST) {
+    if (kind == HOP_STATUS_REQUEST && c->state_answer) {
+      c->answered_status = 1;
+      write_state_status(c);
+    } else if (kind == HOP_STATUS_REQUEST) {
       char json[HOP_CONN_OUT_BYTES];
       char motd[HOP_TEXT_BYTES_MAX + 2 * HOP_HOST_BYTES_MAX];
       size_t cap;
@@ -193,15 +262,49 @@ static void refuse(struct hop_conn *c, enum hop_close reason, const char *text)
 
 /* ---- Routing and the hand-off ------------------------------------------------------------ */
 
+static void connect_backend(struct hop_conn *c, uint64_t now_ms)
+{
+  c->connecting = 1;
+  c->deadline_ms_connect = now_ms + c->cfg->timeout_ms_connect;
+  push(c, HOP_ACT_CONNECT, NULL, 0);
+}
+
 static void route(struct hop_conn *c, uint64_t now_ms)
 {
   c->routed = 1;
   c->server = hop_route_lookup(c->routes, host_of(c), strlen(host_of(c)));
   if (!c->server)
     return;
-  c->connecting = 1;
-  c->deadline_ms_connect = now_ms + c->cfg->timeout_ms_connect;
-  push(c, HOP_ACT_CONNECT, NULL, 0);
+  c->server_state = c->server->managed ? (enum hop_state)atomic_load(&c->server->state)
+                                       : HOP_STATE_RUNNING;
+  if (c->server_state == HOP_STATE_RUNNING)
+    connect_backend(c, now_ms);
+}
+
+/* A managed server that is not running: hopper speaks for it, and a login asks for a wake. */
+static void answer_for_state(struct hop_conn *c)
+{
+  switch (intent_of(c)) {
+  case HOP_INTENT_STATUS:
+    c->state = HOP_CONN_ANSWER;
+    c->state_answer = 1;
+    c->answer_reason = HOP_CLOSE_SERVER_NOT_RUNNING;
+    c->answer_pos = c->peek.pos;
+    answer_status(c);
+    return;
+  case HOP_INTENT_LEGACY:
+    send_legacy_kick(c, c->cfg->state_motd[c->server_state]);
+    close_with(c, HOP_CLOSE_SERVER_NOT_RUNNING);
+    return;
+  case HOP_INTENT_LOGIN:
+  case HOP_INTENT_TRANSFER:
+    c->state = HOP_CONN_WAKING;
+    push(c, HOP_ACT_WAKE, NULL, 0);
+    return;
+  case HOP_INTENT_NONE:
+    break;
+  }
+  close_with(c, HOP_CLOSE_INTERNAL);
 }
 
 /* Everything the client must send before routing is in: decide, or wait for the backend. */
@@ -211,9 +314,13 @@ static void proceed(struct hop_conn *c)
     return;
   if (!c->server) {
     answer(c, HOP_CLOSE_NO_ROUTE, c->cfg->unknown_motd, c->cfg->unknown_disconnect);
+  } else if (c->server_state != HOP_STATE_RUNNING) {
+    answer_for_state(c);
+  } else if (c->backend_ok && c->held && c->buf_len > c->keep_len) {
+    return;                    /* part of a keepalive answer is still arriving: swallow it first */
   } else if (c->backend_ok) {
     c->state = HOP_CONN_PIPED;
-    push(c, HOP_ACT_PIPE, c->buf, c->buf_len);
+    push(c, HOP_ACT_PIPE, c->buf, c->held ? c->keep_len : c->buf_len);
   } else if (c->backend_failure != HOP_CLOSE_NONE) {
     answer_unreachable(c);
   }
@@ -236,6 +343,133 @@ static void on_peek(struct hop_conn *c, int r, uint64_t now_ms)
   }
 }
 
+/* ---- Waking and holding ------------------------------------------------------------------ */
+
+#define PLUGIN_REQUEST_PROTOCOL_MIN 393    /* 1.13: Login Plugin Request exists */
+#define HOLD_SLACK_MS 10000                /* past start_timeout_s, the farm has said failed */
+
+static const char keepalive_channel[] = "hopper:hold";
+
+static void enter_hold(struct hop_conn *c, uint64_t now_ms)
+{
+  c->state = HOP_CONN_HOLD;
+  c->held = 1;
+  c->keep_len = c->peek.pos;
+  if (c->peek.hs.protocol >= PLUGIN_REQUEST_PROTOCOL_MIN) {
+    c->deadline_ms_keepalive = now_ms + c->cfg->hold_keepalive_ms;
+    c->deadline_ms_hold = now_ms + (uint64_t)c->server->policy.start_timeout_s * 1000
+                          + HOLD_SLACK_MS;
+  } else {
+    c->deadline_ms_keepalive = NO_DEADLINE;    /* nothing keeps an old client waiting */
+    c->deadline_ms_hold = now_ms + c->cfg->hold_silent_max_ms;
+  }
+}
+
+/* A Login Plugin Request on our own channel: the client answers "not understood", and its read
+ * timeout starts over. */
+static void send_keepalive(struct hop_conn *c)
+{
+  size_t cap, o = 0;
+  uint8_t *out = out_room(c, &cap);
+  size_t chan = sizeof keepalive_channel - 1;
+  int32_t body = 1 + hop_varint_size(c->keepalive_id) + hop_varint_size((int32_t)chan)
+                 + (int32_t)chan;
+
+  if (cap < (size_t)body + HOP_VARINT_BYTES_MAX)
+    return;
+  o += (size_t)hop_varint_encode(out, body);
+  out[o++] = 0x04;
+  o += (size_t)hop_varint_encode(out + o, c->keepalive_id++);
+  o += (size_t)hop_varint_encode(out + o, (int32_t)chan);
+  memcpy(out + o, keepalive_channel, chan);
+  write_out(c, (int)(o + chan));
+}
+
+static void leave_for_backend(struct hop_conn *c, uint64_t now_ms)
+{
+  c->state = HOP_CONN_PREREAD;
+  c->server_state = HOP_STATE_RUNNING;
+  c->deadline_ms_hold = c->deadline_ms_keepalive = NO_DEADLINE;
+  connect_backend(c, now_ms);
+}
+
+void hop_conn_on_wake(struct hop_conn *c, int wake_result, uint32_t eta_s, uint64_t now_ms)
+{
+  c->out_used = 0;
+  if (c->state != HOP_CONN_WAKING)
+    return;
+  c->eta_s = eta_s;
+  switch (wake_result) {
+  case HOP_WAKE_RUNNING:
+    leave_for_backend(c, now_ms);
+    return;
+  case HOP_WAKE_STARTED:
+  case HOP_WAKE_JOINED:
+    if (c->server->policy.join == HOP_JOIN_HOLD) {
+      enter_hold(c, now_ms);
+      return;
+    }
+    send_disconnect(c, c->cfg->starting_disconnect);
+    close_with(c, HOP_CLOSE_SERVER_STARTING);
+    return;
+  case HOP_WAKE_REFUSED_COOLDOWN:
+  case HOP_WAKE_REFUSED_QUOTA:
+  case HOP_WAKE_REFUSED_NOT_ALLOWED:
+  case HOP_WAKE_REFUSED_NO_AUTOSTART:
+    send_disconnect(c, c->cfg->refused_disconnect[wake_result - HOP_WAKE_REFUSED_COOLDOWN]);
+    close_with(c, HOP_CLOSE_WAKE_REFUSED);
+    return;
+  default:
+    send_disconnect(c, c->cfg->unknown_disconnect);
+    close_with(c, HOP_CLOSE_NO_ROUTE);
+  }
+}
+
+void hop_conn_on_server_state(struct hop_conn *c, enum hop_state state, uint64_t now_ms)
+{
+  c->out_used = 0;
+  if (c->state != HOP_CONN_WAKING && c->state != HOP_CONN_HOLD)
+    return;
+  if (state == HOP_STATE_RUNNING) {
+    leave_for_backend(c, now_ms);
+  } else if (state == HOP_STATE_FAILED && c->state == HOP_CONN_HOLD) {
+    send_disconnect(c, c->cfg->failed_disconnect);
+    close_with(c, HOP_CLOSE_START_FAILED);
+  }
+}
+
+size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len)
+{
+  size_t pos;
+
+  if (!c->held || (c->state != HOP_CONN_HOLD && c->state != HOP_CONN_PREREAD))
+    return len;
+  pos = c->keep_len;
+  for (;;) {
+    struct hop_frame f;
+    int n = hop_frame_parse(buf + pos, len - pos, c->cfg->preread_bytes_max, &f);
+
+    if (n <= 0)
+      break;                   /* incomplete (kept) or garbage (the relay will carry it) */
+    memmove(buf + pos, buf + pos + n, len - pos - (size_t)n);
+    len -= (size_t)n;          /* a Login Plugin Response to our keepalive: swallowed */
+  }
+  return len;
+}
+
+static void on_hold_timer(struct hop_conn *c, uint64_t now_ms)
+{
+  if (now_ms >= c->deadline_ms_hold) {
+    send_disconnect(c, c->cfg->starting_disconnect);
+    close_with(c, HOP_CLOSE_SERVER_STARTING);
+    return;
+  }
+  if (now_ms >= c->deadline_ms_keepalive) {
+    send_keepalive(c);
+    c->deadline_ms_keepalive = now_ms + c->cfg->hold_keepalive_ms;
+  }
+}
+
 /* ---- Events ------------------------------------------------------------------------------ */
 
 void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
@@ -249,6 +483,8 @@ void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
   c->deadline_ms_handshake = now_ms + cfg->timeout_ms_handshake;
   c->deadline_ms_connect = NO_DEADLINE;
   c->deadline_ms_settle = NO_DEADLINE;
+  c->deadline_ms_hold = NO_DEADLINE;
+  c->deadline_ms_keepalive = NO_DEADLINE;
 }
 
 void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint64_t now_ms)
@@ -260,6 +496,8 @@ void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint6
     on_peek(c, hop_peek_feed(&c->peek, buf, len), now_ms);
   else if (c->state == HOP_CONN_ANSWER)
     answer_status(c);
+  else if (c->state == HOP_CONN_PREREAD && c->held)
+    proceed(c);                /* a swallowed keepalive answer completed: pipe if connected */
 }
 
 void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms)
@@ -267,6 +505,8 @@ void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms)
   c->out_used = 0;
   if (c->state == HOP_CONN_ANSWER) {
     close_with(c, c->answer_reason);
+  } else if (c->state == HOP_CONN_WAKING || c->state == HOP_CONN_HOLD) {
+    close_with(c, HOP_CLOSE_EARLY_EOF);      /* the player gave up waiting */
   } else if (c->state == HOP_CONN_PREREAD && !c->ready) {
     if (c->peek.legacy_pending)
       on_peek(c, hop_peek_settle(&c->peek), now_ms);
@@ -301,11 +541,15 @@ void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms)
     push(c, HOP_ACT_DROP_BACKEND, NULL, 0);
     proceed(c);
   }
+  if (c->state == HOP_CONN_HOLD) {
+    on_hold_timer(c, now_ms);
+    return;
+  }
   if (c->state == HOP_CONN_PREREAD && !c->ready && now_ms >= c->deadline_ms_settle)
     on_peek(c, hop_peek_settle(&c->peek), now_ms);
   if (now_ms < c->deadline_ms_handshake)
     return;
-  if (c->state == HOP_CONN_PREREAD && !c->ready)
+  if ((c->state == HOP_CONN_PREREAD && !c->ready) || c->state == HOP_CONN_WAKING)
     refuse(c, HOP_CLOSE_HANDSHAKE_TIMEOUT, text_timeout);
   else if (c->state == HOP_CONN_ANSWER)
     close_with(c, c->answer_reason);
@@ -325,7 +569,11 @@ uint64_t hop_conn_deadline(const struct hop_conn *c)
 {
   uint64_t d = NO_DEADLINE;
 
-  if ((c->state == HOP_CONN_PREREAD && !c->ready) || c->state == HOP_CONN_ANSWER)
+  if (c->state == HOP_CONN_HOLD)
+    return c->deadline_ms_hold < c->deadline_ms_keepalive ? c->deadline_ms_hold
+                                                          : c->deadline_ms_keepalive;
+  if ((c->state == HOP_CONN_PREREAD && !c->ready) || c->state == HOP_CONN_ANSWER ||
+      c->state == HOP_CONN_WAKING)
     d = c->deadline_ms_handshake;
   if (c->connecting && c->deadline_ms_connect < d)
     d = c->deadline_ms_connect;

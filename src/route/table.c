@@ -123,8 +123,10 @@ static void server_free(struct hop_server *s)
   strv_free(s->wake_allow_store);
   strv_free(s->start_cmd);
   strv_free(s->stop_cmd);
-  for (int i = 0; i < HOP_STATES; i++)
+  for (int i = 0; i < HOP_STATES; i++) {
     free(s->status.description[i]);
+    free(s->status.tail[i]);
+  }
   free(s->status.favicon);
   free(s->last_status);
   free(s->id);

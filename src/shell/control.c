@@ -16,8 +16,8 @@ struct control {
   const char *config_path;
   struct hop_worker *workers;
   int workers_len;
-  atomic_int workers_exited;
-  uv_async_t exited;
+  int exiting;
+  uv_async_t idle;             /* a draining worker became empty */
   uv_signal_t sig_hup, sig_term, sig_int;
   uv_timer_t drain_timer;
   uint32_t drain_s;
@@ -141,14 +141,16 @@ static void on_drain_timeout(uv_timer_t *t)
   command_all(ctl, HOP_WORKER_CLOSE_ALL);
 }
 
-static void on_worker_exited(uv_async_t *a)
+static void on_worker_idle(uv_async_t *a)
 {
   struct control *ctl = a->data;
 
-  /* async sends coalesce: count the loops that really ended */
-  if (atomic_load(&ctl->workers_exited) < ctl->workers_len)
+  /* sends coalesce: look at every worker; EXIT goes out once, when all are empty */
+  if (ctl->exiting || !ctl->draining || live_sessions(ctl) > 0)
     return;
-  uv_close((uv_handle_t *)&ctl->exited, NULL);
+  ctl->exiting = 1;
+  command_all(ctl, HOP_WORKER_EXIT);
+  uv_close((uv_handle_t *)&ctl->idle, NULL);
   uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
   uv_close((uv_handle_t *)&ctl->sig_term, NULL);
   uv_close((uv_handle_t *)&ctl->sig_int, NULL);
@@ -257,8 +259,7 @@ static int start_workers(struct control *ctl)
     int rc;
 
     w->id = i;
-    w->exited = &ctl->exited;
-    w->exited_count = &ctl->workers_exited;
+    w->idle = &ctl->idle;
     if ((rc = hop_worker_start(w)) < 0) {
       hop_log_msg(HOP_LOG_ERROR, "worker_failed", uv_strerror(rc));
       return rc;
@@ -288,8 +289,8 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   hop_snapshot_publish(snap);
   signal(SIGPIPE, SIG_IGN);
 
-  uv_async_init(ctl.loop, &ctl.exited, on_worker_exited);
-  ctl.exited.data = &ctl;
+  uv_async_init(ctl.loop, &ctl.idle, on_worker_idle);
+  ctl.idle.data = &ctl;
   uv_timer_init(ctl.loop, &ctl.drain_timer);
   ctl.drain_timer.data = &ctl;
   uv_signal_init(ctl.loop, &ctl.sig_hup);

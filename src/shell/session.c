@@ -1,5 +1,6 @@
 /* A session from accept to close: feed the greet bytes to conn, carry out its actions, hand over
  * to the relay, and end with exactly one reason and one log line. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "shell.h"
 
 static void run_actions(struct hop_session *s);
+static void post_session(struct hop_session *s, enum hop_msg_kind kind);
 
 /* ---- Lifetime ----------------------------------------------------------------------------- */
 
@@ -141,6 +143,8 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   if (s->reason == HOP_CLOSE_NONE)
     s->reason = reason;
   log_session(s);
+  if (s->counted)
+    post_session(s, HOP_MSG_SESSION_END);
   unlink_session(s);
   hop_dial_drop(s);
   uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
@@ -209,37 +213,50 @@ static void on_answer_written(uv_write_t *req, int status)
     linger(s);
 }
 
-static void write_answer(struct hop_session *s, const uint8_t *bytes, size_t len)
+/* Writes an answer (up to HOP_ACTION_BUFS pieces); what the socket does not take at once is
+ * copied, since conn's bytes live only until the next event. */
+static void write_answer(struct hop_session *s, const struct hop_action *a)
 {
-  uv_buf_t buf = uv_buf_init((char *)(uintptr_t)bytes, (unsigned)len);
-  int n = uv_try_write((uv_stream_t *)&s->client, &buf, 1);
+  uv_buf_t bufs[HOP_ACTION_BUFS];
+  unsigned n = 0;
+  size_t total = 0, copied = 0;
   struct hop_write *wr;
   void *chunk;
+  int done;
 
-  if (n > 0) {
-    s->bytes_b2c += (uint64_t)n;
-    buf.base += n;
-    buf.len -= (size_t)n;
-  }
-  if (buf.len == 0)
-    return;
-  if (n < 0 && n != UV_EAGAIN) {
+  bufs[n++] = uv_buf_init((char *)(uintptr_t)a->bytes, (unsigned)a->len);
+  for (int i = 0; i < HOP_ACTION_BUFS - 1 && a->more[i]; i++)
+    bufs[n++] = uv_buf_init((char *)(uintptr_t)a->more[i], (unsigned)a->more_len[i]);
+  for (unsigned i = 0; i < n; i++)
+    total += bufs[i].len;
+  done = uv_try_write((uv_stream_t *)&s->client, bufs, n);
+  if (done < 0 && done != UV_EAGAIN) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
     return;
   }
-  /* conn's bytes live only until the next event: copy the rest */
-  chunk = hop_pool_get(&s->w->buf_pool);
+  if (done > 0)
+    s->bytes_b2c += (uint64_t)done;
+  if (done > 0 && (size_t)done == total)
+    return;
+  chunk = total - (size_t)(done > 0 ? done : 0) <= HOP_RELAY_BUF_BYTES
+            ? hop_pool_get(&s->w->buf_pool) : NULL;
   wr = chunk ? hop_write_new(s, chunk, 1) : NULL;
   if (!wr) {
     hop_pool_put(&s->w->buf_pool, chunk);
     hop_session_close(s, HOP_CLOSE_INTERNAL);
     return;
   }
-  memcpy(chunk, buf.base, buf.len);
-  buf.base = chunk;
-  s->bytes_b2c += buf.len;
+  for (unsigned i = 0, skip = done > 0 ? (unsigned)done : 0; i < n; i++) {
+    size_t from = skip < bufs[i].len ? skip : bufs[i].len;
+
+    memcpy((char *)chunk + copied, bufs[i].base + from, bufs[i].len - from);
+    copied += bufs[i].len - from;
+    skip -= (unsigned)from;
+  }
+  bufs[0] = uv_buf_init(chunk, (unsigned)copied);
+  s->bytes_b2c += copied;
   s->writes_client++;
-  if (uv_write(&wr->req, (uv_stream_t *)&s->client, &buf, 1, on_answer_written) < 0) {
+  if (uv_write(&wr->req, (uv_stream_t *)&s->client, bufs, 1, on_answer_written) < 0) {
     s->writes_client--;
     hop_write_release(wr);
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
@@ -303,9 +320,96 @@ void hop_session_on_dialed(struct hop_session *s, int status)
   run_actions(s);
 }
 
+/* ---- Messages to and from the control loop ------------------------------------------------ */
+
+static void peer_ip(const struct hop_session *s, char *out, size_t cap)
+{
+  if (s->peer.sa.sa_family == AF_INET)
+    uv_ip4_name(&s->peer.in, out, cap);
+  else if (s->peer.sa.sa_family == AF_INET6)
+    uv_ip6_name(&s->peer.in6, out, cap);
+  else
+    snprintf(out, cap, "-");
+}
+
+static struct hop_msg *msg_new(struct hop_session *s, enum hop_msg_kind kind)
+{
+  struct hop_msg *m = calloc(1, sizeof *m);
+  const char *host, *player;
+  size_t player_len;
+  char uuid[37];
+
+  if (!m)
+    return NULL;
+  m->kind = kind;
+  m->worker = s->w->id;
+  m->session = s->serial;
+  snprintf(m->server_id, sizeof m->server_id, "%s", s->server ? s->server->id : "");
+  peer_ip(s, m->client_ip, sizeof m->client_ip);
+  identity(s, &host, &player, &player_len, uuid);
+  snprintf(m->player, sizeof m->player, "%.*s", (int)player_len, player ? player : "");
+  snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
+  return m;
+}
+
+static void post_wake(struct hop_session *s)
+{
+  struct hop_msg *m = msg_new(s, HOP_MSG_WAKE);
+
+  if (!m || !s->w->control) {
+    free(m);
+    hop_conn_on_wake(&s->greet->conn, HOP_WAKE_UNKNOWN, 0, uv_now(&s->w->loop));
+    return;                    /* run_actions goes on with conn's answer */
+  }
+  hop_mailbox_post(s->w->control, m);
+}
+
+/* Tells the control loop a player is relayed to a server with a lifecycle (counts for idle stop;
+ * join and leave events). */
+static void post_session(struct hop_session *s, enum hop_msg_kind kind)
+{
+  struct hop_msg *m;
+
+  if (!s->w->control || !s->server || !s->server->managed)
+    return;
+  m = msg_new(s, kind);
+  if (!m)
+    return;
+  m->intent = s->intent;
+  m->protocol = s->protocol;
+  m->duration_ms = uv_now(&s->w->loop) - s->accepted_ms;
+  m->bytes_c2b = s->bytes_c2b;
+  m->bytes_b2c = s->bytes_b2c;
+  s->counted = kind == HOP_MSG_SESSION_BEGIN;
+  hop_mailbox_post(s->w->control, m);
+}
+
+void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m)
+{
+  struct hop_session *s, *next;
+
+  for (s = w->sessions; s; s = next) {
+    struct hop_conn *c;
+
+    next = s->next;
+    if (s->closing || s->piped || !s->greet || !s->server)
+      continue;
+    c = &s->greet->conn;
+    if (m->kind == HOP_MSG_WAKE_REPLY && s->serial == m->session)
+      hop_conn_on_wake(c, m->result, m->eta_s, uv_now(&w->loop));
+    else if (m->kind == HOP_MSG_STATE && strcmp(s->server->id, m->server_id) == 0)
+      hop_conn_on_server_state(c, (enum hop_state)m->state, uv_now(&w->loop));
+    else
+      continue;
+    run_actions(s);
+  }
+}
+
 static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
 {
   save_label(s);
+  if (s->intent == HOP_INTENT_LOGIN || s->intent == HOP_INTENT_TRANSFER)
+    post_session(s, HOP_MSG_SESSION_BEGIN);
   s->piped = 1;
   uv_timer_stop(&s->timer);
   hop_pipe_start(s, bytes, len);
@@ -328,7 +432,10 @@ static void run_actions(struct hop_session *s)
       break;
     }
     case HOP_ACT_WRITE:
-      write_answer(s, a.bytes, a.len);
+      write_answer(s, &a);
+      break;
+    case HOP_ACT_WAKE:
+      post_wake(s);
       break;
     case HOP_ACT_PIPE:
       hand_off(s, a.bytes, a.len);
@@ -375,6 +482,7 @@ static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
   if (nread > 0) {
     g->len += (size_t)nread;
     s->bytes_c2b += (uint64_t)nread;
+    g->len = hop_conn_compact(&g->conn, g->preread, g->len);
     hop_conn_on_bytes(&g->conn, g->preread, g->len, now);
   } else if (nread == UV_EOF) {
     s->c2b.eof = 1;            /* carried on to the backend if this session gets piped */
@@ -412,6 +520,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   if (!s)
     return;                    /* the connection waits in the backlog for the next try */
   s->w = w;
+  s->serial = ++w->next_serial;
   uv_tcp_init(&w->loop, &s->client);
   s->client.data = s;
   uv_timer_init(&w->loop, &s->timer);

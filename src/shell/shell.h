@@ -11,6 +11,7 @@
 
 #include "hop/conn.h"
 #include "hop/snapshot.h"
+#include "bus.h"
 #include "pool.h"
 
 #define HOP_RELAY_BUF_BYTES   (64 * 1024)   /* one read */
@@ -19,7 +20,7 @@
 #define HOP_LINGER_MS         2000          /* after our last answer, wait this long for EOF */
 #define HOP_DISCARD_BYTES     4096
 
-enum hop_worker_cmd { HOP_WORKER_RUN, HOP_WORKER_DRAIN, HOP_WORKER_CLOSE_ALL };
+enum hop_worker_cmd { HOP_WORKER_RUN, HOP_WORKER_DRAIN, HOP_WORKER_CLOSE_ALL, HOP_WORKER_EXIT };
 
 struct hop_session;
 
@@ -28,8 +29,10 @@ struct hop_worker {
   uv_loop_t loop;
   uv_thread_t thread;
   uv_async_t wakeup;           /* the control loop changed cmd */
-  uv_async_t *exited;          /* signalled on the control loop when this worker's loop ends */
-  atomic_int *exited_count;    /* incremented just before that */
+  struct hop_mailbox inbox;    /* wake replies and state changes from the control loop */
+  struct hop_mailbox *control; /* the control loop's inbox */
+  uint64_t next_serial;        /* session serials, for replies to find their session */
+  uv_async_t *idle;            /* signalled on the control loop when a draining worker is empty */
   int *listen_fds;             /* bound sockets, handed over at start */
   uv_tcp_t *listeners;
   size_t listeners_len;
@@ -93,6 +96,8 @@ struct hop_session {
   uint8_t closing;
   uint8_t flushing;            /* answer written; close once it is flushed */
   uint8_t lingering;           /* FIN sent after an answer; reading to EOF */
+  uint8_t counted;             /* SESSION_BEGIN sent: SESSION_END owed */
+  uint64_t serial;
   struct hop_dir c2b, b2c;
   enum hop_close reason;       /* set once, by hop_session_close() */
   enum hop_close first_eof;    /* who ended a relayed session first */
@@ -106,13 +111,15 @@ struct hop_session {
 /* worker.c */
 int hop_worker_start(struct hop_worker *w);
 void hop_worker_command(struct hop_worker *w, enum hop_worker_cmd cmd);
-/* The worker's last session is gone: a draining worker stops its loop. */
+/* The worker's last session is gone: a draining worker tells the control loop. */
 void hop_worker_on_idle(struct hop_worker *w);
 
 /* session.c */
 void hop_session_accept(struct hop_worker *w, uv_stream_t *listener);
 void hop_session_close(struct hop_session *s, enum hop_close reason);
 void hop_session_arm_timer(struct hop_session *s, uint64_t deadline_ms);
+/* A wake reply or state change from the control loop, for the sessions it concerns. */
+void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m);
 /* The close callback of every session handle; frees the session after the last one. */
 void hop_session_on_handle_closed(uv_handle_t *h);
 /* Returns the greet (preread buffer and conn) to its pool; the replay must be written. */

@@ -28,8 +28,8 @@ static void close_listeners(struct hop_worker *w)
 
 void hop_worker_on_idle(struct hop_worker *w)
 {
-  if (w->draining && !uv_is_closing((uv_handle_t *)&w->wakeup))
-    uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with the last handle */
+  if (w->draining)
+    uv_async_send(w->idle);    /* the control loop says EXIT once every worker is empty */
 }
 
 static void on_wakeup(uv_async_t *a)
@@ -49,8 +49,25 @@ static void on_wakeup(uv_async_t *a)
       hop_session_close(s, HOP_CLOSE_DRAIN);
     }
   }
+  if (cmd == HOP_WORKER_EXIT && !uv_is_closing((uv_handle_t *)&w->wakeup)) {
+    uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with its last handle */
+    hop_mailbox_close(&w->inbox);
+    return;
+  }
   if (!w->sessions)
     hop_worker_on_idle(w);
+}
+
+static void on_inbox(uv_async_t *a)
+{
+  struct hop_worker *w = a->data;
+  struct hop_msg *m = hop_mailbox_take(&w->inbox), *next;
+
+  for (; m; m = next) {
+    next = m->next;
+    hop_session_on_msg(w, m);
+    free(m);
+  }
 }
 
 static void worker_main(void *arg)
@@ -65,8 +82,6 @@ static void worker_main(void *arg)
   hop_pool_drain(&w->write_pool);
   if (uv_loop_close(&w->loop) != 0)
     hop_log_msg(HOP_LOG_ERROR, "worker_leaked_handles", NULL);
-  atomic_fetch_add(w->exited_count, 1);
-  uv_async_send(w->exited);
 }
 
 int hop_worker_start(struct hop_worker *w)
@@ -84,6 +99,8 @@ int hop_worker_start(struct hop_worker *w)
   hop_pool_init(&w->write_pool, sizeof(struct hop_write), WRITE_POOL_KEEP);
   uv_async_init(&w->loop, &w->wakeup, on_wakeup);
   w->wakeup.data = w;
+  if ((rc = hop_mailbox_init(&w->inbox, &w->loop, on_inbox, w)) < 0)
+    return rc;
   w->listeners = calloc(w->listeners_len, sizeof *w->listeners);
   if (!w->listeners)
     return UV_ENOMEM;
