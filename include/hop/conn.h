@@ -127,8 +127,6 @@ void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms);
 void hop_conn_on_backend(struct hop_conn *c, int status, uint64_t now_ms);
 void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms);
 
-enum hop_wake_result;
-
 /* The farm's answer to HOP_ACT_WAKE; `eta_s` is its estimate of the start time. */
 void hop_conn_on_wake(struct hop_conn *c, int wake_result, uint32_t eta_s, uint64_t now_ms);
 

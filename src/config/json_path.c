@@ -102,7 +102,7 @@ int jp_uint(const struct jp *jp, const char *path, const cJSON *obj, const char 
   if (!cJSON_IsNumber(v))
     return jp_fail(jp, at, "expected a number");
   d = v->valuedouble;
-  if (d != (double)(int64_t)d || d < (double)min || d > (double)max)
+  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
     return jp_fail(jp, at, "expected a whole number from %u to %u", (unsigned)min, (unsigned)max);
   *out = (uint32_t)d;
   return 0;

@@ -4,8 +4,11 @@
  * The provider's state is applied when it changes from what the previous sync said (or when
  * the server is new), not on every sync: a provider that never hears of our own transitions
  * (an SQLite row still saying "sleeping" after we started the server) must not undo them at
- * every refresh. Transitional states lag behind ours, so they only apply where they make sense:
- * "starting" to a server at rest (sleeping or failed), "stopping" to a running one. */
+ * every refresh. While a start of ours is in flight only "running" applies (it ends the start as
+ * a good probe would); while a stop of ours is, "running" does not apply ("sleeping" completes
+ * it). Transitional states lag behind ours, so "starting" never applies to a server we already
+ * see running, nor "stopping" to one we see sleeping. Someone else's start ("starting" on a
+ * server at rest) is probed like ours, without a START. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,25 +146,15 @@ static void adopt(struct hop_farm *f, struct server *s, enum hop_state st, uint6
 /* The provider moved from one state to another (see the comment at the top). */
 static void follow(struct hop_farm *f, struct server *s, enum hop_state p, uint64_t now_ms)
 {
-  switch (p) {
-  case HOP_STATE_STARTING:
-    if (s->state == HOP_STATE_SLEEPING || s->state == HOP_STATE_FAILED)
-      hop_server_go(f, s, p, now_ms);      /* someone else started it: we probe it */
-    return;
-  case HOP_STATE_STOPPING:
-    if (s->state == HOP_STATE_RUNNING)
-      hop_server_go(f, s, p, now_ms);
-    return;
-  case HOP_STATE_RUNNING:
-    if (!(s->state == HOP_STATE_STOPPING && s->ours))
-      hop_server_go(f, s, p, now_ms);      /* ends our own start early, too */
-    return;
-  case HOP_STATE_SLEEPING:
-  case HOP_STATE_FAILED:
-    if (!(s->state == HOP_STATE_STARTING && s->ours))
-      hop_server_go(f, s, p, now_ms);      /* "sleeping" completes our own stop */
-    return;
-  }
+  if (s->state == HOP_STATE_STARTING && s->ours && p != HOP_STATE_RUNNING)
+    return;                    /* our start stands; "running" ends it early, as a probe would */
+  if (s->state == HOP_STATE_STOPPING && s->ours && p == HOP_STATE_RUNNING)
+    return;                    /* our stop stands; "sleeping" completes it */
+  if (p == HOP_STATE_STARTING && s->state == HOP_STATE_RUNNING)
+    return;                    /* a lagging "starting": we proved it ready first */
+  if (p == HOP_STATE_STOPPING && s->state == HOP_STATE_SLEEPING)
+    return;                    /* a lagging "stopping": the stop already completed */
+  hop_server_go(f, s, p, now_ms);
 }
 
 static void merge(struct hop_farm *f, const struct hop_farm_server_spec *spec,

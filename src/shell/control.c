@@ -179,6 +179,19 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
 
 /* ---- Reload ------------------------------------------------------------------------------- */
 
+/* Settings and routes of a freshly loaded config, as one snapshot. */
+static struct hop_snapshot *snapshot_of(struct hop_config *cfg)
+{
+  struct hop_route_table *routes;
+  struct hop_settings *st = hop_settings_new(cfg, &routes);
+  struct hop_snapshot *snap = st ? hop_snapshot_new(st, routes) : NULL;
+
+  if (st && !snap)
+    hop_route_table_free(routes);
+  hop_settings_unref(st);
+  return snap;
+}
+
 static void reload_work(uv_work_t *req)
 {
   struct reload *r = req->data;
@@ -201,14 +214,14 @@ static void reload_done(uv_work_t *req, int status)
       hop_log_str(&l, "err", status < 0 ? uv_strerror(status) : r->err);
       hop_log_end(&l);
     }
-  } else if (!(snap = hop_snapshot_new(&r->cfg))) {
+  } else if (!(snap = snapshot_of(&r->cfg))) {
     hop_config_free(&r->cfg);
     hop_log_msg(HOP_LOG_ERROR, "reload_rejected", "out of memory");
   } else {
-    size_t servers = hop_route_table_servers(snap->cfg.routes);
+    size_t servers = hop_route_table_servers(snap->routes);
 
-    ctl->drain_s = snap->cfg.drain_s;
-    hop_log_setup(snap->cfg.log_format, snap->cfg.log_level);
+    ctl->drain_s = snap->cfg->drain_s;
+    hop_log_setup(snap->cfg->log_format, snap->cfg->log_level);
     hop_snapshot_publish(snap);
     if (hop_log_begin(&l, HOP_LOG_INFO, "reloaded")) {
       hop_log_int(&l, "servers", (int64_t)servers);
@@ -282,9 +295,9 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   ctl.listen_len = cfg->listen_len;
   ctl.workers_len = workers;
   ctl.workers = calloc((size_t)workers, sizeof *ctl.workers);
-  if (!ctl.workers || !(snap = hop_snapshot_new(cfg)))
+  if (!ctl.workers || !(snap = snapshot_of(cfg)))
     return 1;
-  ctl.listen = snap->cfg.listen;     /* the first snapshot lives as long as we use these */
+  ctl.listen = snap->cfg->listen;    /* the first snapshot lives as long as we use these */
   hop_snapshot_ref(snap);
   hop_snapshot_publish(snap);
   signal(SIGPIPE, SIG_IGN);
@@ -305,7 +318,7 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
     exit(1);                   /* nothing is serving yet: no drain owed */
   if (hop_log_begin(&l, HOP_LOG_INFO, "ready")) {
     hop_log_int(&l, "workers", workers);
-    hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(snap->cfg.routes));
+    hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(snap->routes));
     hop_log_end(&l);
   }
   uv_run(ctl.loop, UV_RUN_DEFAULT);

@@ -200,7 +200,7 @@ static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
 
 static void arm_idle(struct hop_session *s)
 {
-  uint32_t idle = s->snap->cfg.timeout_ms_idle;
+  uint32_t idle = s->snap->cfg->timeout_ms_idle;
 
   if (idle)
     hop_session_arm_timer(s, s->active_ms + idle);
@@ -208,7 +208,7 @@ static void arm_idle(struct hop_session *s)
 
 void hop_pipe_on_idle_timer(struct hop_session *s)
 {
-  uint32_t idle = s->snap->cfg.timeout_ms_idle;
+  uint32_t idle = s->snap->cfg->timeout_ms_idle;
 
   if (uv_now(&s->w->loop) - s->active_ms >= idle)
     hop_session_close(s, HOP_CLOSE_IDLE_TIMEOUT);

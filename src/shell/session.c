@@ -530,7 +530,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   hop_snapshot_refresh(&w->snap, &w->snap_gen);
   s->snap = w->snap;
   hop_snapshot_ref(s->snap);
-  cfg = &s->snap->cfg;
+  cfg = s->snap->cfg;
   s->next = w->sessions;
   if (w->sessions)
     w->sessions->prev = s;
@@ -552,7 +552,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
     hop_session_close(s, HOP_CLOSE_INTERNAL);
     return;
   }
-  hop_conn_init(&s->greet->conn, &cfg->conn, cfg->routes, s->accepted_ms);
+  hop_conn_init(&s->greet->conn, &cfg->conn, s->snap->routes, s->accepted_ms);
   if (uv_read_start((uv_stream_t *)&s->client, on_greet_alloc, on_greet_read) < 0) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
     return;

@@ -15,16 +15,58 @@ static void init_lock(void)
   uv_mutex_init(&lock);
 }
 
-struct hop_snapshot *hop_snapshot_new(struct hop_config *cfg)
+struct hop_settings *hop_settings_new(struct hop_config *cfg, struct hop_route_table **routes)
+{
+  struct hop_settings *st = malloc(sizeof *st);
+
+  if (!st)
+    return NULL;
+  atomic_init(&st->refs, 1);
+  *routes = cfg->routes;
+  cfg->routes = NULL;
+  st->cfg = *cfg;
+  memset(cfg, 0, sizeof *cfg);
+  /* conn's answer strings point into cfg.texts, which moved with it: nothing to rebind */
+  return st;
+}
+
+void hop_settings_ref(struct hop_settings *st)
+{
+  atomic_fetch_add_explicit(&st->refs, 1, memory_order_relaxed);
+}
+
+void hop_settings_unref(struct hop_settings *st)
+{
+  if (st && atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) == 1) {
+    hop_config_free(&st->cfg);
+    free(st);
+  }
+}
+
+struct hop_snapshot *hop_snapshot_new(struct hop_settings *st, struct hop_route_table *routes)
 {
   struct hop_snapshot *s = malloc(sizeof *s);
 
   if (!s)
     return NULL;
   atomic_init(&s->refs, 1);
-  s->cfg = *cfg;
-  memset(cfg, 0, sizeof *cfg);
-  /* conn's answer strings point into cfg.texts, which moved with it: nothing to rebind */
+  hop_settings_ref(st);
+  s->settings = st;
+  s->cfg = &st->cfg;
+  s->routes = routes;
+  return s;
+}
+
+struct hop_snapshot *hop_snapshot_current(void)
+{
+  struct hop_snapshot *s;
+
+  uv_once(&lock_once, init_lock);
+  uv_mutex_lock(&lock);
+  s = current;
+  if (s)
+    hop_snapshot_ref(s);
+  uv_mutex_unlock(&lock);
   return s;
 }
 
@@ -36,7 +78,8 @@ void hop_snapshot_ref(struct hop_snapshot *s)
 void hop_snapshot_unref(struct hop_snapshot *s)
 {
   if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-    hop_config_free(&s->cfg);
+    hop_route_table_free(s->routes);
+    hop_settings_unref(s->settings);
     free(s);
   }
 }

@@ -92,7 +92,7 @@ int hop_worker_start(struct hop_worker *w)
   if (rc < 0)
     return rc;
   hop_snapshot_refresh(&w->snap, &w->snap_gen);
-  cfg = &w->snap->cfg;
+  cfg = w->snap->cfg;
   hop_pool_init(&w->greet_pool, sizeof(struct hop_greet) + cfg->conn.preread_bytes_max,
                 GREET_POOL_KEEP);
   hop_pool_init(&w->buf_pool, HOP_RELAY_BUF_BYTES, BUF_POOL_KEEP);
