@@ -9,7 +9,7 @@
 #include "hop/conn.h"
 #include "hop/route.h"
 
-enum hop_provider { HOP_PROVIDER_STATIC, HOP_PROVIDER_SQLITE, HOP_PROVIDER_API };
+enum hop_provider_kind { HOP_PROVIDER_STATIC, HOP_PROVIDER_SQLITE, HOP_PROVIDER_API };
 enum hop_log_format { HOP_LOG_LOGFMT, HOP_LOG_JSON };
 enum hop_log_level { HOP_LOG_DEBUG, HOP_LOG_INFO, HOP_LOG_WARN, HOP_LOG_ERROR };
 
@@ -19,7 +19,7 @@ struct hop_config {
   char **listen;               /* "host:port" / "[v6]:port"; port 0 = ephemeral */
   size_t listen_len;
   int workers;                 /* 0 = one per CPU */
-  enum hop_provider provider;
+  enum hop_provider_kind provider;
   struct hop_route_table *routes;   /* sealed; owned until handed off (set to NULL) */
   struct hop_conn_config conn;      /* strings below are owned by the config */
   uint32_t timeout_ms_idle;    /* 0 = no idle timeout */
@@ -31,7 +31,8 @@ struct hop_config {
   char *admin_listen;
   enum hop_log_format log_format;
   enum hop_log_level log_level;
-  char *texts[5];              /* storage behind conn's answer strings */
+  char *texts[16];             /* storage behind conn's answer strings */
+  struct hop_farm_config farm; /* probes, wake quota */
 };
 
 /* Reads and validates `path`. On failure returns HOP_ECONFIG (or a negative errno for I/O) and
@@ -44,6 +45,20 @@ int hop_config_parse(const char *name, const char *json, size_t json_len, struct
                      char *err, size_t err_bytes);
 
 void hop_config_free(struct hop_config *c);
+
+/* How a routes document is read: from the control-plane API (unknown fields ignored, so the API
+ * can grow) or from hopper's own store (strict, with start/stop commands and favicon files). */
+enum hop_routes_source { HOP_ROUTES_API, HOP_ROUTES_EMBEDDED };
+
+/* Parses a routes document ({"revision", "default_server", "servers": [...]}) into a sealed route
+ * table whose servers all have a lifecycle. Validates the whole document: on any problem returns
+ * HOP_ECONFIG with "name: JSON path: why" in `err` and builds nothing. */
+int hop_routes_parse(const char *name, const char *json, size_t json_len,
+                     enum hop_routes_source source, struct hop_route_table **out, char *err,
+                     size_t err_bytes);
+
+/* Builds the status answers of every managed server in `t` (after last_status is attached). */
+int hop_routes_build_status(struct hop_route_table *t, const struct hop_conn_config *cc);
 
 /* Splits "host:port" or "[v6]:port" into host (brackets removed) and port. Returns 0 or
  * HOP_ECONFIG. `port_zero_ok` allows port 0 (listeners). */

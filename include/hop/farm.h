@@ -110,12 +110,16 @@ void hop_farm_free(struct hop_farm *f);
 
 /* Replaces the set of servers. Servers that stay keep their local state, sessions and timers;
  * new ones take the provider's state; removed ones are forgotten once they have no sessions.
- * The provider's state is authoritative except while a start of ours is in flight (a
- * "sleeping" document then does not cancel it) or a stop of ours is (a "running" one does not).
- * Strings are copied. Returns 0 or -ENOMEM. */
+ * The provider's state is authoritative when it changes from the previous sync (a document that
+ * keeps repeating "sleeping" does not undo a start of ours), except while a start of ours is in
+ * flight (a "sleeping" document then does not cancel it) or a stop of ours is (a "running" one
+ * does not); a lagging "starting" does not apply to a running server, nor "stopping" to a
+ * sleeping one. Strings are copied. Returns 0 or -ENOMEM (the farm is then unchanged). */
 int hop_farm_sync(struct hop_farm *f, const struct hop_farm_server_spec *servers, size_t n,
                   uint64_t now_ms);
 
+/* An unknown or removed id reads as sleeping; a removed one's sessions are counted until they
+ * end. */
 enum hop_state hop_farm_state(const struct hop_farm *f, const char *id);
 uint32_t hop_farm_sessions(const struct hop_farm *f, const char *id);
 

@@ -7,13 +7,18 @@
 
 #include "hop/config.h"
 #include "hop/err.h"
+#include "hop/farm.h"
 #include "json_path.h"
 #include "server_spec.h"
 
 #define CONFIG_BYTES_MAX (64u << 20)
 
 enum text_slot { TEXT_UNKNOWN_MOTD, TEXT_UNKNOWN_DISCONNECT, TEXT_UNREACHABLE_MOTD,
-                 TEXT_UNREACHABLE_DISCONNECT, TEXT_VERSION_NAME };
+                 TEXT_UNREACHABLE_DISCONNECT, TEXT_VERSION_NAME,
+                 TEXT_SLEEPING_MOTD, TEXT_STARTING_MOTD, TEXT_RUNNING_MOTD, TEXT_STOPPING_MOTD,
+                 TEXT_FAILED_MOTD, TEXT_STARTING_DISCONNECT, TEXT_FAILED_DISCONNECT,
+                 TEXT_REFUSED_COOLDOWN, TEXT_REFUSED_QUOTA, TEXT_REFUSED_NOT_ALLOWED,
+                 TEXT_REFUSED_NO_AUTOSTART, TEXT_SLOTS };
 
 static const char *const text_defaults[] = {
   [TEXT_UNKNOWN_MOTD] = "\xc2\xa7" "cNo server at {host}",
@@ -21,6 +26,17 @@ static const char *const text_defaults[] = {
   [TEXT_UNREACHABLE_MOTD] = "\xc2\xa7" "cServer offline",
   [TEXT_UNREACHABLE_DISCONNECT] = "{server} cannot be reached right now. Try again in a moment.",
   [TEXT_VERSION_NAME] = "hopper",
+  [TEXT_SLEEPING_MOTD] = "\xc2\xa7" "7Asleep \xe2\x80\x93 join to wake it up",
+  [TEXT_STARTING_MOTD] = "\xc2\xa7" "eStarting\xe2\x80\xa6 join to wait",
+  [TEXT_RUNNING_MOTD] = "\xc2\xa7" "aOnline",
+  [TEXT_STOPPING_MOTD] = "\xc2\xa7" "6Stopping\xe2\x80\xa6",
+  [TEXT_FAILED_MOTD] = "\xc2\xa7" "cCould not start \xe2\x80\x93 try again later",
+  [TEXT_STARTING_DISCONNECT] = "{server} is starting. Please rejoin in about {eta} seconds.",
+  [TEXT_FAILED_DISCONNECT] = "{server} could not be started. Please try again later.",
+  [TEXT_REFUSED_COOLDOWN] = "{server} was just stopped. Please try again in a few seconds.",
+  [TEXT_REFUSED_QUOTA] = "Too many servers were started from your address. Try again later.",
+  [TEXT_REFUSED_NOT_ALLOWED] = "You are not allowed to start {server}.",
+  [TEXT_REFUSED_NO_AUTOSTART] = "{server} is offline.",
 };
 
 static char *dup_or_null(const char *s)
@@ -127,10 +143,48 @@ static int parse_text(const struct jp *jp, const char *path, const cJSON *obj, c
   return c->texts[slot] ? 0 : -ENOMEM;
 }
 
+/* answers.<state>: the MOTD for servers in that state and, for some, the Disconnect. */
+static int parse_state_answers(const struct jp *jp, const cJSON *a, struct hop_config *c)
+{
+  static const char *const states[] = { "sleeping", "starting", "running", "stopping", "failed" };
+  static const char *const keys[] = { "motd", "disconnect", NULL };
+  static const char *const refused_keys[] = { "cooldown", "quota", "not_allowed", "no_autostart",
+                                              NULL };
+  const cJSON *o, *r = NULL;
+  char at[JP_PATH_BYTES];
+  int err;
+
+  for (int i = 0; i < 5; i++) {
+    o = NULL;
+    jp_key(at, "answers", states[i]);
+    if ((err = jp_object(jp, "answers", a, states[i], &o)))
+      return err;
+    if (!o)
+      continue;
+    if ((err = jp_only_keys(jp, at, o, keys)) ||
+        (err = parse_text(jp, at, o, "motd", c, (enum text_slot)(TEXT_SLEEPING_MOTD + i))))
+      return err;
+    if (i == 1 && (err = parse_text(jp, at, o, "disconnect", c, TEXT_STARTING_DISCONNECT)))
+      return err;
+    if (i == 4 && (err = parse_text(jp, at, o, "disconnect", c, TEXT_FAILED_DISCONNECT)))
+      return err;
+  }
+  if ((err = jp_object(jp, "answers", a, "refused", &r)) || !r)
+    return err;
+  if ((err = jp_only_keys(jp, "answers.refused", r, refused_keys)))
+    return err;
+  for (int i = 0; refused_keys[i]; i++)
+    if ((err = parse_text(jp, "answers.refused", r, refused_keys[i], c,
+                          (enum text_slot)(TEXT_REFUSED_COOLDOWN + i))))
+      return err;
+  return 0;
+}
+
 static int parse_answers(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   static const char *const keys[] = { "unknown_host", "unreachable", "version_name",
-                                      "players_max", NULL };
+                                      "players_max", "sleeping", "starting", "running",
+                                      "stopping", "failed", "refused", NULL };
   static const char *const unknown_keys[] = { "status", "motd", "disconnect", NULL };
   static const char *const unreachable_keys[] = { "motd", "disconnect", NULL };
   static const char *const status_modes[] = { "motd", "drop", NULL };
@@ -154,10 +208,35 @@ static int parse_answers(const struct jp *jp, const cJSON *root, struct hop_conf
                               TEXT_UNKNOWN_DISCONNECT))))
     return err;
   c->conn.unknown_status = (enum hop_unknown_status)mode;
+  if ((err = parse_state_answers(jp, a, c)))
+    return err;
   if (r && ((err = jp_only_keys(jp, "answers.unreachable", r, unreachable_keys)) ||
             (err = parse_text(jp, "answers.unreachable", r, "motd", c, TEXT_UNREACHABLE_MOTD)) ||
             (err = parse_text(jp, "answers.unreachable", r, "disconnect", c,
                               TEXT_UNREACHABLE_DISCONNECT))))
+    return err;
+  return 0;
+}
+
+static int parse_farm(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  static const char *const keys[] = { "probe_interval_ms", "wake_quota", "wake_quota_window_s",
+                                      "hold_keepalive_ms", "hold_silent_max_ms", NULL };
+  const cJSON *f = NULL;
+  int err;
+
+  if ((err = jp_object(jp, "", root, "farm", &f)) || !f)
+    return err;
+  if ((err = jp_only_keys(jp, "farm", f, keys)) ||
+      (err = jp_uint(jp, "farm", f, "probe_interval_ms", 100, 60000,
+                     &c->farm.probe_interval_ms)) ||
+      (err = jp_uint(jp, "farm", f, "wake_quota", 0, 1000000, &c->farm.wake_quota)) ||
+      (err = jp_uint(jp, "farm", f, "wake_quota_window_s", 1, 86400,
+                     &c->farm.wake_quota_window_s)) ||
+      (err = jp_uint(jp, "farm", f, "hold_keepalive_ms", 1000, 25000,
+                     &c->conn.hold_keepalive_ms)) ||
+      (err = jp_uint(jp, "farm", f, "hold_silent_max_ms", 1000, 28000,
+                     &c->conn.hold_silent_max_ms)))
     return err;
   return 0;
 }
@@ -214,7 +293,8 @@ static int parse_top(const struct jp *jp, const cJSON *root, struct hop_config *
 {
   static const char *const keys[] = { "listen", "workers", "provider", "servers",
                                       "default_server", "timeouts_ms", "drain_s", "limits",
-                                      "answers", "store", "api", "admin", "log", NULL };
+                                      "answers", "farm", "store", "api", "admin", "log",
+                                      NULL };
   static const char *const providers[] = { "static", "sqlite", "api", NULL };
   uint32_t workers = 0;
   int provider = HOP_PROVIDER_STATIC, err;
@@ -226,15 +306,18 @@ static int parse_top(const struct jp *jp, const cJSON *root, struct hop_config *
       (err = jp_uint(jp, "", root, "drain_s", 0, 86400, &c->drain_s)) ||
       (err = jp_enum(jp, "", root, "provider", providers, &provider)))
     return err;
-  if (provider != HOP_PROVIDER_STATIC)
-    return jp_fail(jp, "provider", "\"%s\" is not available in this build; use \"static\"",
-                   providers[provider]);
   c->workers = (int)workers;
-  c->provider = (enum hop_provider)provider;
+  c->provider = (enum hop_provider_kind)provider;
   if ((err = parse_listen(jp, root, c)) || (err = parse_timeouts(jp, root, c)) ||
       (err = parse_limits(jp, root, c)) || (err = parse_answers(jp, root, c)) ||
+      (err = parse_farm(jp, root, c)) ||
       (err = parse_surroundings(jp, root, c)) || (err = parse_servers(jp, root, c)))
     return err;
+  if (c->provider == HOP_PROVIDER_API && !c->api_base_url)
+    return jp_fail(jp, "api.base_url", "required with provider \"api\"");
+  if (c->provider != HOP_PROVIDER_STATIC && hop_route_table_servers(c->routes) > 0)
+    return jp_fail(jp, "servers", "servers come from the %s provider, not from this file",
+                   c->provider == HOP_PROVIDER_API ? "api" : "sqlite");
   return 0;
 }
 
@@ -251,6 +334,12 @@ static int set_defaults(struct hop_config *c)
   c->conn.address_bytes_max = HOP_ADDRESS_BYTES_MAX;
   c->conn.timeout_ms_handshake = 5000;
   c->conn.timeout_ms_connect = 5000;
+  c->conn.hold_keepalive_ms = 10000;    /* well inside the vanilla client's 30 s read timeout */
+  c->conn.hold_silent_max_ms = 25000;
+  c->farm.probe_interval_ms = 1000;
+  c->farm.wake_quota = 3;
+  c->farm.wake_quota_window_s = 600;
+  c->farm.wake_quota_ips_max = 4096;
   for (size_t i = 0; i < sizeof c->texts / sizeof c->texts[0]; i++)
     if (!(c->texts[i] = strdup(text_defaults[i])))
       return -ENOMEM;
@@ -264,6 +353,12 @@ static void bind_texts(struct hop_config *c)
   c->conn.unreachable_motd = c->texts[TEXT_UNREACHABLE_MOTD];
   c->conn.unreachable_disconnect = c->texts[TEXT_UNREACHABLE_DISCONNECT];
   c->conn.version_name = c->texts[TEXT_VERSION_NAME];
+  for (int i = 0; i < HOP_STATES; i++)
+    c->conn.state_motd[i] = c->texts[TEXT_SLEEPING_MOTD + i];
+  c->conn.starting_disconnect = c->texts[TEXT_STARTING_DISCONNECT];
+  c->conn.failed_disconnect = c->texts[TEXT_FAILED_DISCONNECT];
+  for (int i = 0; i < HOP_REFUSALS; i++)
+    c->conn.refused_disconnect[i] = c->texts[TEXT_REFUSED_COOLDOWN + i];
 }
 
 int hop_config_parse(const char *name, const char *json, size_t json_len, struct hop_config *out,
@@ -346,4 +441,34 @@ void hop_config_free(struct hop_config *c)
   free(c->api_token_file);
   free(c->admin_listen);
   memset(c, 0, sizeof *c);
+}
+
+int hop_routes_parse(const char *name, const char *json, size_t json_len,
+                     enum hop_routes_source source, struct hop_route_table **out, char *err,
+                     size_t err_bytes)
+{
+  static const char *const keys[] = { "revision", "default_server", "servers", NULL };
+  struct jp jp = { name, err, err_bytes };
+  int flags = HOP_SPEC_MANAGED |
+              (source == HOP_ROUTES_EMBEDDED ? HOP_SPEC_STRICT | HOP_SPEC_COMMANDS | HOP_SPEC_FILES
+                                             : 0);
+  struct hop_route_table *t;
+  cJSON *root = cJSON_ParseWithLength(json, json_len);
+  int rc;
+
+  *out = NULL;
+  if (!root)
+    return jp_fail(&jp, "", "not valid JSON");
+  if (!cJSON_IsObject(root) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "servers")))
+    rc = jp_fail(&jp, "servers", "expected an array of servers");
+  else if (source == HOP_ROUTES_EMBEDDED && (rc = jp_only_keys(&jp, "", root, keys)))
+    ;
+  else if (!(t = hop_route_table_new()))
+    rc = -ENOMEM;
+  else if ((rc = hop_servers_parse(&jp, root, t, flags)))
+    hop_route_table_free(t);
+  else
+    *out = t;
+  cJSON_Delete(root);
+  return rc;
 }

@@ -128,11 +128,10 @@ static uint64_t idle_deadline(const struct server *s)
   return idle > online ? idle : online;
 }
 
-void hop_server_rearm(const struct hop_farm *f, struct server *s)
+void hop_server_rearm(struct server *s)
 {
   uint64_t d = NEVER;
 
-  (void)f;
   if (s->listed && s->state == HOP_STATE_STARTING) {
     if (s->probe_ok_ms != NEVER) {
       d = ready_deadline(s);   /* readiness is proven: the start timeout no longer applies */
@@ -180,7 +179,7 @@ static void enter(struct hop_farm *f, struct server *s, enum hop_state to, uint6
   case HOP_STATE_STOPPING:
     break;
   }
-  hop_server_rearm(f, s);
+  hop_server_rearm(s);
   if (to == HOP_STATE_SLEEPING && restart)
     hop_server_start(f, s, restart_wake_ms, now_ms);
 }
@@ -230,7 +229,7 @@ static void tick_starting(struct hop_farm *f, struct server *s, uint64_t now_ms)
     s->probe_inflight = 1;
     s->probe_ms = NEVER;       /* the next one is scheduled by the result, never before it */
     hop_farm_push(f, s, HOP_FARM_PROBE);
-    hop_server_rearm(f, s);
+    hop_server_rearm(s);
   }
 }
 
@@ -397,7 +396,7 @@ void hop_farm_session_begin(struct hop_farm *f, const char *id, uint64_t now_ms)
   if (!s || s->sessions == UINT32_MAX)
     return;
   s->sessions++;
-  hop_server_rearm(f, s);
+  hop_server_rearm(s);
 }
 
 void hop_farm_session_end(struct hop_farm *f, const char *id, uint64_t now_ms)
@@ -413,7 +412,7 @@ void hop_farm_session_end(struct hop_farm *f, const char *id, uint64_t now_ms)
     return;
   }
   s->idle_from_ms = now_ms;
-  hop_server_rearm(f, s);
+  hop_server_rearm(s);
 }
 
 void hop_farm_start_result(struct hop_farm *f, const char *id, int ok, uint64_t now_ms)
@@ -438,11 +437,11 @@ void hop_farm_probe_result(struct hop_farm *f, const char *id, int ok, uint64_t 
     if (s->policy.ready_grace_ms == 0)
       hop_server_go(f, s, HOP_STATE_RUNNING, now_ms);
     else
-      hop_server_rearm(f, s);
+      hop_server_rearm(s);
   } else if (s->probe_inflight) {
     s->probe_inflight = 0;
     s->probe_ms = after(now_ms, f->cfg.probe_interval_ms);
-    hop_server_rearm(f, s);
+    hop_server_rearm(s);
   }
 }
 
@@ -462,7 +461,7 @@ void hop_farm_stop_result(struct hop_farm *f, const char *id, int ok, uint64_t n
   running_ms = s->running_ms;
   hop_server_go(f, s, HOP_STATE_RUNNING, now_ms);
   s->running_ms = running_ms;
-  hop_server_rearm(f, s);
+  hop_server_rearm(s);
 }
 
 /* ---- Life of the farm --------------------------------------------------------------------- */

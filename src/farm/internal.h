@@ -104,7 +104,7 @@ void hop_server_go(struct hop_farm *f, struct server *s, enum hop_state to, uint
 /* Our own start: EVENT wake_requested, STATE starting, START. `wake_ms` is the first wake. */
 void hop_server_start(struct hop_farm *f, struct server *s, uint64_t wake_ms, uint64_t now_ms);
 /* Recomputes s->deadline_ms from its state, timers and policy. */
-void hop_server_rearm(const struct hop_farm *f, struct server *s);
+void hop_server_rearm(struct server *s);
 /* Forgets `s` entirely (index, list, memory). */
 void hop_server_forget(struct hop_farm *f, struct server *s);
 void hop_server_free(struct server *s);

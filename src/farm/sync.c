@@ -15,9 +15,9 @@
 
 #include "internal.h"
 
-/* Worst case per server for one call: STATE sleeping + a pending restart's EVENT, STATE, START,
- * or a start's end (EVENT + STATE); doubled for headroom. */
-#define ACTIONS_PER_SERVER 8
+/* The most one call can emit for one server: a stop completing into a pending restart
+ * (STATE sleeping, EVENT wake_requested, STATE starting, START). A timer emits at most 3. */
+#define ACTIONS_PER_SERVER 4
 
 struct prepared {
   struct server *fresh;        /* for an id not known yet */
@@ -213,7 +213,7 @@ int hop_farm_sync(struct hop_farm *f, const struct hop_farm_server_spec *servers
       unlist(f, f->servers[i]);
   /* Policies may have changed: every timer is recomputed from them. */
   for (size_t i = 0; i < f->servers_len; i++)
-    hop_server_rearm(f, f->servers[i]);
+    hop_server_rearm(f->servers[i]);
   prepared_free(p, n);
   return 0;
 }

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "hop/control.h"
+#include "hop/farmctl.h"
 #include "hop/log.h"
+#include "hop/provider.h"
+#include "hop/store.h"
 #include "shell.h"
 
 struct control {
@@ -25,6 +28,10 @@ struct control {
   int reloading, reload_again;
   char **listen;               /* as started: reloads cannot change them */
   size_t listen_len;
+  int managed;                 /* provider sqlite or api: routes come from the provider */
+  struct hop_store *store;
+  struct hop_farmctl *farm;
+  struct hop_provider *provider;
 };
 
 struct reload {
@@ -150,6 +157,10 @@ static void on_worker_idle(uv_async_t *a)
     return;
   ctl->exiting = 1;
   command_all(ctl, HOP_WORKER_EXIT);
+  if (ctl->provider)
+    hop_provider_stop(ctl->provider);
+  if (ctl->farm)
+    hop_farmctl_stop(ctl->farm);
   uv_close((uv_handle_t *)&ctl->idle, NULL);
   uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
   uv_close((uv_handle_t *)&ctl->sig_term, NULL);
@@ -192,6 +203,30 @@ static struct hop_snapshot *snapshot_of(struct hop_config *cfg)
   return snap;
 }
 
+/* A managed provider keeps its routes and rebuilds them on the new settings (and asks its
+ * source again). Changing the provider itself needs a restart. */
+static void reload_provider(struct control *ctl, struct hop_config *cfg)
+{
+  struct hop_route_table *routes;
+  struct hop_settings *st = hop_settings_new(cfg, &routes);
+  struct hop_logline l;
+
+  hop_route_table_free(routes);
+  if (!st) {
+    hop_config_free(cfg);
+    hop_log_msg(HOP_LOG_ERROR, "reload_rejected", "out of memory");
+    return;
+  }
+  ctl->drain_s = st->cfg.drain_s;
+  hop_log_setup(st->cfg.log_format, st->cfg.log_level);
+  hop_provider_reload(ctl->provider, st);
+  hop_settings_unref(st);
+  if (hop_log_begin(&l, HOP_LOG_INFO, "reloaded")) {
+    hop_log_str(&l, "provider", "managed");
+    hop_log_end(&l);
+  }
+}
+
 static void reload_work(uv_work_t *req)
 {
   struct reload *r = req->data;
@@ -214,6 +249,8 @@ static void reload_done(uv_work_t *req, int status)
       hop_log_str(&l, "err", status < 0 ? uv_strerror(status) : r->err);
       hop_log_end(&l);
     }
+  } else if (ctl->managed) {
+    reload_provider(ctl, &r->cfg);
   } else if (!(snap = snapshot_of(&r->cfg))) {
     hop_config_free(&r->cfg);
     hop_log_msg(HOP_LOG_ERROR, "reload_rejected", "out of memory");
@@ -265,6 +302,51 @@ static void on_hup(uv_signal_t *sig, int signum)
 
 /* ---- Run ---------------------------------------------------------------------------------- */
 
+/* The store, the farm and the provider; then the first routes, before any worker accepts. */
+static int start_managed(struct control *ctl, struct hop_settings *st)
+{
+  const struct hop_config *cfg = &st->cfg;
+  const char *path = cfg->store_path ? cfg->store_path : "var/hopper.db";
+  char err[HOP_CONFIG_ERR_BYTES] = "";
+  uint64_t deadline;
+  int rc;
+
+  if ((rc = hop_store_open(ctl->loop, path, &ctl->store, err, sizeof err)) < 0) {
+    hop_log_msg(HOP_LOG_ERROR, "store_failed", err);
+    return rc;
+  }
+  ctl->farm = hop_farmctl_new(ctl->loop, ctl->workers, ctl->workers_len, &cfg->farm);
+  if (!ctl->farm)
+    return -ENOMEM;
+  rc = cfg->provider == HOP_PROVIDER_API
+         ? hop_provider_api_new(ctl->loop, ctl->store, ctl->farm, st, &ctl->provider, err,
+                                sizeof err)
+         : hop_provider_sqlite_new(ctl->loop, ctl->store, ctl->farm, st, &ctl->provider);
+  if (rc < 0) {
+    hop_log_msg(HOP_LOG_ERROR, "provider_failed", *err ? err : uv_strerror(rc));
+    return rc;
+  }
+  /* Serve the first known routes (the store's, or the API's first answer), waiting a bounded
+   * time: an API that is down with nothing stored must not keep the port closed. */
+  deadline = uv_now(ctl->loop) + 5000;
+  while (!hop_provider_ready(ctl->provider) && uv_now(ctl->loop) < deadline)
+    uv_run(ctl->loop, UV_RUN_ONCE);
+  return 0;
+}
+
+/* After the loop ended (handles closed, requests done): the store runs what is still queued,
+ * then the memory goes. */
+static void free_managed(struct control *ctl)
+{
+  if (ctl->store)
+    hop_store_close(ctl->store);
+  uv_run(ctl->loop, UV_RUN_DEFAULT);
+  if (ctl->provider)
+    hop_provider_free(ctl->provider);
+  if (ctl->farm)
+    hop_farmctl_free(ctl->farm);
+}
+
 static int start_workers(struct control *ctl)
 {
   for (int i = 0; i < ctl->workers_len; i++) {
@@ -273,6 +355,7 @@ static int start_workers(struct control *ctl)
 
     w->id = i;
     w->idle = &ctl->idle;
+    w->control = ctl->farm ? hop_farmctl_inbox(ctl->farm) : NULL;
     if ((rc = hop_worker_start(w)) < 0) {
       hop_log_msg(HOP_LOG_ERROR, "worker_failed", uv_strerror(rc));
       return rc;
@@ -287,6 +370,7 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   struct hop_snapshot *snap;
   struct hop_logline l;
   int workers = cfg->workers ? cfg->workers : (int)uv_available_parallelism();
+  int cfg_managed = cfg->provider != HOP_PROVIDER_STATIC;
 
   ctl.loop = uv_default_loop();
   ctl.config_path = config_path;
@@ -314,14 +398,20 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   uv_signal_start(&ctl.sig_term, on_stop_signal, SIGTERM);
   uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
 
-  if (bind_all(&ctl) < 0 || start_workers(&ctl) < 0)
+  ctl.managed = cfg_managed;
+  if (bind_all(&ctl) < 0 || (ctl.managed && start_managed(&ctl, snap->settings) < 0) ||
+      start_workers(&ctl) < 0)
     exit(1);                   /* nothing is serving yet: no drain owed */
   if (hop_log_begin(&l, HOP_LOG_INFO, "ready")) {
+    struct hop_snapshot *now = hop_snapshot_current();
+
     hop_log_int(&l, "workers", workers);
-    hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(snap->routes));
+    hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(now->routes));
     hop_log_end(&l);
+    hop_snapshot_unref(now);
   }
   uv_run(ctl.loop, UV_RUN_DEFAULT);
+  free_managed(&ctl);
   for (int i = 0; i < workers; i++) {
     uv_thread_join(&ctl.workers[i].thread);
     free(ctl.workers[i].listeners);

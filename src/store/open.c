@@ -163,16 +163,23 @@ static int make_parent_dirs(const char *path, char *err, size_t err_bytes)
   return rc;
 }
 
+/* Settings of our connection. A file from a newer hopper is refused before anything here
+ * could write to it (journal_mode=WAL rewrites the header). */
 static int set_pragmas(sqlite3 *db, char *err, size_t err_bytes)
 {
   sqlite3_stmt *s;
-  int rc, wal;
+  int rc, wal, version;
   char sql[64];
 
   snprintf(sql, sizeof sql, "PRAGMA busy_timeout = %d", BUSY_TIMEOUT_MS);
   rc = exec(db, sql, err, err_bytes, "busy_timeout");
   if (rc < 0)
     return rc;
+  rc = read_user_version(db, &version, err, err_bytes);
+  if (rc < 0)
+    return rc;
+  if (version > HOP_STORE_SCHEMA_VERSION)
+    return refuse_newer(version, err, err_bytes);
   rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
   if (rc != SQLITE_OK)
     return fail_db(db, rc, err, err_bytes, "journal_mode");
