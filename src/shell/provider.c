@@ -23,7 +23,7 @@ int hop_provider_publish(struct hop_provider *p, char *doc, const char *name)
   struct hop_route_table *t = NULL;
   struct hop_snapshot *snap;
   struct hop_logline l;
-  int rc = hop_routes_parse(name, doc, strlen(doc), p->source, &t, err, sizeof err);
+  int changed, rc = hop_routes_parse(name, doc, strlen(doc), p->source, &t, err, sizeof err);
 
   if (rc < 0) {
     hop_log_msg(HOP_LOG_ERROR, "routes_rejected", err);
@@ -46,12 +46,14 @@ int hop_provider_publish(struct hop_provider *p, char *doc, const char *name)
     return rc < 0 ? rc : -1;
   }
   hop_snapshot_publish(snap);
+  changed = !p->doc || strcmp(doc, p->doc) != 0;
   if (doc != p->doc) {
     free(p->doc);
     p->doc = doc;
   }
   p->ready = 1;
-  if (hop_log_begin(&l, HOP_LOG_INFO, "routes_loaded")) {
+  /* our own state writes come back through the store: only real changes are news */
+  if (hop_log_begin(&l, changed ? HOP_LOG_INFO : HOP_LOG_DEBUG, "routes_loaded")) {
     hop_log_str(&l, "source", name);
     hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(t));
     hop_log_end(&l);

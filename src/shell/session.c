@@ -435,6 +435,7 @@ static void run_actions(struct hop_session *s)
       write_answer(s, &a);
       break;
     case HOP_ACT_WAKE:
+      s->server = c->server;
       post_wake(s);
       break;
     case HOP_ACT_PIPE:
