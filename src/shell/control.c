@@ -302,6 +302,11 @@ static void on_hup(uv_signal_t *sig, int signum)
 
 /* ---- Run ---------------------------------------------------------------------------------- */
 
+static void on_tick(uv_timer_t *t)
+{
+  (void)t;
+}
+
 /* The store, the farm and the provider; then the first routes, before any worker accepts. */
 static int start_managed(struct control *ctl, struct hop_settings *st)
 {
@@ -329,8 +334,10 @@ static int start_managed(struct control *ctl, struct hop_settings *st)
   /* Serve the first known routes (the store's, or the API's first answer), waiting a bounded
    * time: an API that is down with nothing stored must not keep the port closed. */
   deadline = uv_now(ctl->loop) + 5000;
+  uv_timer_start(&ctl->drain_timer, on_tick, 100, 100);   /* each turn below ends in 100 ms */
   while (!hop_provider_ready(ctl->provider) && uv_now(ctl->loop) < deadline)
     uv_run(ctl->loop, UV_RUN_ONCE);
+  uv_timer_stop(&ctl->drain_timer);
   return 0;
 }
 
