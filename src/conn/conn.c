@@ -10,6 +10,7 @@
 #define NO_DEADLINE UINT64_MAX
 
 static const char text_timeout[] = "Timed out: your client did not finish logging in.";
+static const char head_open[] = "{\"version\":{\"name\":\"";
 static const char text_malformed[] = "Your client sent a connection request hopper cannot read.";
 
 /* ---- Actions ------------------------------------------------------------------------------ */
@@ -125,8 +126,8 @@ static void write_state_status(struct hop_conn *c)
   uint8_t *out = out_room(c, &cap);
   int head_len, n;
 
-  memcpy(head, "{\"version\":{\"name\":\"", 21);
-  pos = 21;
+  memcpy(head, head_open, sizeof head_open - 1);
+  pos = sizeof head_open - 1;
   if (hop_json_escape(head, sizeof head - 24, &pos, c->cfg->version_name,
                       strlen(c->cfg->version_name)))
     return;
