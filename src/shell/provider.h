@@ -52,6 +52,7 @@ struct hop_provider {
   int fetching;
   uint64_t rng;
   struct hop_outbox *outbox;
+  char replica[33];            /* this replica's id (from the store), in start/stop calls */
 };
 
 /* Parses `doc`, attaches the status cache, syncs the farm and publishes. Keeps `doc` on success

@@ -171,6 +171,20 @@ static void fetch_soon(struct hop_provider *p, uint64_t delay_ms)
     uv_timer_start(&p->timer, on_fetch_timer, delay_ms, 0);
 }
 
+struct ids_job {
+  struct hop_store_ids x;
+  struct hop_provider *p;
+};
+
+static void on_replica(struct hop_store_job *job)
+{
+  struct ids_job *j = (struct ids_job *)job;
+
+  if (job->status == 0)
+    snprintf(j->p->replica, sizeof j->p->replica, "%s", j->x.replica_id);
+  free(j);
+}
+
 static void on_doc_loaded(struct hop_store_job *job)
 {
   struct doc_job *j = (struct doc_job *)job;
@@ -244,7 +258,8 @@ static void send_call(struct call *c)
   char *url;
 
   snprintf(path, sizeof path, "/v1/servers/%s/%s", c->id, c->stop ? "stop" : "start");
-  snprintf(body, sizeof body, "{\"sessions\":%u}", c->sessions);
+  snprintf(body, sizeof body, "{\"replica\":\"%s\",\"sessions\":%u}", c->p->replica,
+           c->sessions);
   url = url_of(c->p, path);
   req.method = "POST";
   req.url = url;
@@ -354,6 +369,15 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
   uv_timer_init(loop, &p->timer);
   p->timer.data = p;
   p->refresh_cb = on_fetch_timer;
+  struct ids_job *ij = calloc(1, sizeof *ij);
+
+  if (ij) {                    /* this replica's id, for start and stop calls */
+    ij->p = p;
+    hop_store_ids_prepare(&ij->x, 0);
+    ij->x.job.done = on_replica;
+    if (hop_store_submit(store, &ij->x.job) < 0)
+      free(ij);
+  }
   if ((j = calloc(1, sizeof *j))) {            /* the stored document routes until the API answers */
     j->p = p;
     hop_store_doc_prepare_load(&j->x);
