@@ -245,7 +245,7 @@ static int parse_farm(const struct jp *jp, const cJSON *root, struct hop_config 
 static int parse_surroundings(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   static const char *const store_keys[] = { "path", NULL };
-  static const char *const api_keys[] = { "base_url", "token_file", "token_env", "refresh_s",
+  static const char *const api_keys[] = { "base_url", "token_file", "refresh_s",
                                           NULL };
   static const char *const admin_keys[] = { "listen", NULL };
   static const char *const log_keys[] = { "format", "level", NULL };

@@ -34,6 +34,7 @@ struct hop_outbox {
   int sending;                         /* a peek or POST or delete is in flight */
   uint64_t depth;
   uint64_t dropped;
+  int full;                            /* the last append hit the cap */
   struct hop_backoff backoff;
   uint64_t rng;
   uv_timer_t timer;                    /* the next send */
@@ -69,8 +70,12 @@ static void on_appended(struct hop_store_job *job)
 
   if (job->status == -ENOSPC) {
     o->dropped += j->x.events_len;
-    hop_log_msg(HOP_LOG_ERROR, "outbox_full", "events dropped: the control plane is unreachable "
-                "and the outbox reached its cap");
+    if (!o->full)              /* once per episode, not once per event */
+      hop_log_msg(HOP_LOG_ERROR, "outbox_full", "events dropped: the control plane is "
+                  "unreachable and the outbox reached its cap");
+    o->full = 1;
+  } else if (job->status == 0) {
+    o->full = 0;
   } else if (job->status < 0) {
     hop_log_msg(HOP_LOG_ERROR, "outbox_failed", job->err);
   }

@@ -420,6 +420,8 @@ static void run_actions(struct hop_session *s)
   struct hop_conn *c = &s->greet->conn;
   struct hop_action a;
 
+  if (!s->server)
+    s->server = c->server;     /* routed: its id goes in the log line whatever happens next */
   while (!s->closing && !s->piped && hop_conn_next_action(c, &a)) {
     switch (a.kind) {
     case HOP_ACT_CONNECT: {
