@@ -12,6 +12,12 @@ need_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Installs a package only when its command is missing (Node.js may come from elsewhere, e.g.
+# NodeSource, whose nodejs already carries npm and conflicts with Debian's npm package).
+need_command() {
+  command -v "$1" >/dev/null 2>&1 || need_packages "$2"
+}
+
 # The packages every build needs.
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev libcjson-dev libsqlite3-dev
                 libcurl4-openssl-dev)
