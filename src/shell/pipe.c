@@ -232,12 +232,17 @@ void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_
     return;
   }
   s->active_ms = uv_now(&s->w->loop);
-  uv_read_stop(client_of(s));
   if (s->c2b.eof) {
     s->c2b.eof = 0;
     half_close(s, 1);          /* the client finished before we were piped */
-  } else {
+  } else if (s->client_paused) {
+    s->client_paused = 0;      /* the greet filled up while the backend connected */
     uv_read_start(client_of(s), on_alloc, on_client_read);
+  } else {
+    /* Still reading: swap the callbacks (public fields of uv_stream_t) instead of a stop and a
+     * start, which cost two epoll_ctl calls per session. */
+    s->client.alloc_cb = on_alloc;
+    s->client.read_cb = on_client_read;
   }
   if (!s->closing)
     uv_read_start(backend_of(s), on_alloc, on_backend_read);

@@ -487,8 +487,10 @@ static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
     s->bytes_c2b += (uint64_t)nread;
     g->len = hop_conn_compact(&g->conn, g->preread, g->len);
     hop_conn_on_bytes(&g->conn, g->preread, g->len, now);
-    if (g->len == g->cap && g->conn.ready)
+    if (g->len == g->cap && g->conn.ready) {
       uv_read_stop(stream);    /* full while the backend connects: the relay reads on */
+      s->client_paused = 1;
+    }
   } else if (nread == UV_EOF) {
     s->c2b.eof = 1;            /* carried on to the backend if this session gets piped */
     hop_conn_on_eof(&g->conn, now);

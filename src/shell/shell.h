@@ -97,6 +97,7 @@ struct hop_session {
   uint8_t flushing;            /* answer written; close once it is flushed */
   uint8_t lingering;           /* FIN sent after an answer; reading to EOF */
   uint8_t counted;             /* SESSION_BEGIN sent: SESSION_END owed */
+  uint8_t client_paused;       /* greet reads stopped (buffer full) before the hand-off */
   uint64_t serial;
   struct hop_dir c2b, b2c;
   enum hop_close reason;       /* set once, by hop_session_close() */

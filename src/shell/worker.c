@@ -4,7 +4,7 @@
 #include "hop/log.h"
 #include "shell.h"
 
-#define GREET_POOL_KEEP  256
+#define GREET_POOL_KEEP  32       /* a burst's high-water mark would otherwise stay resident */
 #define BUF_POOL_KEEP    64
 #define WRITE_POOL_KEEP  256
 
