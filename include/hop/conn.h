@@ -110,16 +110,24 @@ struct hop_conn {
   size_t keep_len;                     /* HOLD: bytes to replay (handshake + Login Start) */
   uint64_t deadline_ms_hold;           /* HOLD: give up (UINT64_MAX while kept alive) */
   uint64_t deadline_ms_keepalive;      /* HOLD: next Login Plugin Request */
-  int32_t keepalive_id;
+  int32_t keepalive_id;                /* Login Plugin Requests sent */
+  int32_t keepalive_answered;          /* ... and answers swallowed */
+  uint64_t deadline_ms_answers;        /* after the hold: stop waiting for the last answers */
+  int answers_overdue;
   uint32_t eta_s;                      /* for {eta} in texts */
   struct hop_action actions[HOP_CONN_ACTIONS_MAX];
   int actions_head, actions_len;
   size_t out_used;
-  uint8_t out[HOP_CONN_OUT_BYTES];
+  uint8_t *out;                        /* answers built for one event (the caller's scratch) */
+  size_t out_cap;
 };
 
+/* `out` (at least HOP_CONN_OUT_BYTES) receives the answers of one event: WRITE actions point into
+ * it until the next event of any conn that shares it, so one scratch buffer per loop serves every
+ * session on it and a session in its greet owns none. */
 void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
-                   const struct hop_route_table *routes, uint64_t now_ms);
+                   const struct hop_route_table *routes, uint8_t *out, size_t out_cap,
+                   uint64_t now_ms);
 
 void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint64_t now_ms);
 void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms);

@@ -45,6 +45,9 @@ struct hop_mailbox *hop_farmctl_inbox(struct hop_farmctl *fc);
  * states into the table's servers. */
 int hop_farmctl_sync(struct hop_farmctl *fc, struct hop_route_table *routes);
 
+/* The farm's view of server `id` (sleeping when unknown). */
+enum hop_state hop_farmctl_state(const struct hop_farmctl *fc, const char *id);
+
 void hop_farmctl_start_result(struct hop_farmctl *fc, const char *id, int ok);
 void hop_farmctl_stop_result(struct hop_farmctl *fc, const char *id, int ok);
 

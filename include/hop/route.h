@@ -22,6 +22,7 @@ enum hop_proxy_protocol { HOP_PROXY_NONE, HOP_PROXY_V1, HOP_PROXY_V2 };
 /* What hopper answers in the server list while this server is not running. */
 struct hop_server_status {
   char *description[HOP_STATES];   /* per enum hop_state: a JSON text component, or NULL */
+  char *motd_plain[HOP_STATES];    /* the same as plain text (legacy pings), or NULL */
   int32_t players_max;         /* < 0: from the last real status, else 0 */
   char *favicon;               /* "data:image/png;base64,...", or NULL */
   /* The status JSON hopper answers with in each state, after `"protocol":<client's>`:

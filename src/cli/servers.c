@@ -75,9 +75,15 @@ static const char *db_path(int *argc, char ***argv, char *buf, size_t cap)
 
 /* ---- Rows as JSON ------------------------------------------------------------------------- */
 
+/* JSON only if the whole value is JSON ("127.0.0.1:5" is not the number 127). */
+static cJSON *parse_json(const char *v)
+{
+  return cJSON_ParseWithOpts(v, NULL, 1);
+}
+
 static cJSON *parse_or_string(const char *v)
 {
-  cJSON *j = cJSON_Parse(v);
+  cJSON *j = parse_json(v);
 
   return j ? j : cJSON_CreateString(v);
 }
@@ -126,7 +132,7 @@ static int apply(cJSON *obj, const char *kv)
     return -1;
   }
   snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
-  v = cJSON_Parse(eq + 1);
+  v = parse_json(eq + 1);
   if (!v && strcmp(key, "hosts") == 0) {
     char *list = strdup(eq + 1), *save = NULL;
 
@@ -172,7 +178,6 @@ static int validate_all(sqlite3 *db, const cJSON *changed)
   sqlite3_stmt *st;
   int rc;
 
-  cJSON_AddItemToArray(arr, cJSON_Duplicate(changed, 1));
   if (sqlite3_prepare_v2(db, "SELECT id FROM servers WHERE id <> ?", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -183,6 +188,7 @@ static int validate_all(sqlite3 *db, const cJSON *changed)
     }
     sqlite3_finalize(st);
   }
+  cJSON_AddItemToArray(arr, cJSON_Duplicate(changed, 1));   /* last: a clash names the other */
   json = cJSON_PrintUnformatted(doc);
   cJSON_Delete(doc);
   rc = hop_routes_parse("servers", json, strlen(json), HOP_ROUTES_EMBEDDED, &t, err, sizeof err);

@@ -33,7 +33,8 @@ static const char *const text_defaults[] = {
   [TEXT_FAILED_MOTD] = "\xc2\xa7" "cCould not start \xe2\x80\x93 try again later",
   [TEXT_STARTING_DISCONNECT] = "{server} is starting. Please rejoin in about {eta} seconds.",
   [TEXT_FAILED_DISCONNECT] = "{server} could not be started. Please try again later.",
-  [TEXT_REFUSED_COOLDOWN] = "{server} was just stopped. Please try again in a few seconds.",
+  [TEXT_REFUSED_COOLDOWN] = "{server} was just stopped or could not start. Please try again in "
+                            "a few seconds.",
   [TEXT_REFUSED_QUOTA] = "Too many servers were started from your address. Try again later.",
   [TEXT_REFUSED_NOT_ALLOWED] = "You are not allowed to start {server}.",
   [TEXT_REFUSED_NO_AUTOSTART] = "{server} is offline.",

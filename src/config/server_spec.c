@@ -59,7 +59,7 @@ static int parse_hosts(const struct jp *jp, const char *path, const cJSON *srv, 
 
 /* A MOTD: a plain string or a JSON text component object; stored as a component. */
 static int parse_motd(const struct jp *jp, const char *path, const cJSON *obj, const char *key,
-                      char **out)
+                      char **out, char **plain)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   char at[JP_PATH_BYTES];
@@ -68,6 +68,12 @@ static int parse_motd(const struct jp *jp, const char *path, const cJSON *obj, c
   if (!v || cJSON_IsNull(v))
     return 0;
   jp_key(at, path, key);
+  {
+    const cJSON *text = cJSON_IsString(v) ? v : cJSON_GetObjectItemCaseSensitive(v, "text");
+
+    if (cJSON_IsString(text) && !(*plain = strdup(text->valuestring)))
+      return -ENOMEM;
+  }
   if (cJSON_IsString(v)) {
     if (strlen(v->valuestring) > HOP_TEXT_BYTES_MAX)
       return jp_fail(jp, at, "longer than %d bytes", HOP_TEXT_BYTES_MAX);
@@ -152,8 +158,8 @@ static int parse_status(const struct jp *jp, const char *path, const cJSON *srv,
   if ((flags & HOP_SPEC_STRICT) && (err = jp_only_keys(jp, at, st, keys)))
     return err;
   for (int i = 0; i < HOP_STATES; i++)
-    if ((err = parse_motd(jp, at, st, state_names[i],
-                          &s->status.description[i])))
+    if ((err = parse_motd(jp, at, st, state_names[i], &s->status.description[i],
+                          &s->status.motd_plain[i])))
       return err;
   if ((err = jp_uint(jp, at, st, "max_players", 0, 1000000, &max)) ||
       (err = jp_string(jp, at, st, "favicon", FAVICON_BYTES_MAX, &favicon)))

@@ -45,7 +45,7 @@ static void close_with(struct hop_conn *c, enum hop_close reason)
 /* Reserves `cap` bytes of the output area; NULL if it is used up. */
 static uint8_t *out_room(struct hop_conn *c, size_t *cap)
 {
-  *cap = sizeof c->out - c->out_used;
+  *cap = c->out_cap - c->out_used;
   return c->out + c->out_used;
 }
 
@@ -103,7 +103,7 @@ static void send_disconnect(struct hop_conn *c, const char *tmpl)
   write_out(c, hop_disconnect_encode(out, cap, text, (size_t)n));
 }
 
-static void send_legacy_kick(struct hop_conn *c, const char *motd_tmpl)
+static void send_legacy_kick(struct hop_conn *c, const char *motd_tmpl, int32_t players_max)
 {
   char motd[HOP_TEXT_BYTES_MAX + 2 * HOP_HOST_BYTES_MAX];
   size_t cap;
@@ -112,7 +112,7 @@ static void send_legacy_kick(struct hop_conn *c, const char *motd_tmpl)
 
   render(c, motd_tmpl, motd, sizeof motd);
   write_out(c, hop_legacy_kick_encode(out, cap, c->peek.legacy.form, protocol,
-                                      c->cfg->version_name, motd, 0, c->cfg->players_max));
+                                      c->cfg->version_name, motd, 0, players_max));
 }
 
 /* The status answer for a managed server that is not running: a head with the client's protocol
@@ -234,7 +234,7 @@ static void answer(struct hop_conn *c, enum hop_close reason, const char *motd,
     answer_status(c);
     return;
   case HOP_INTENT_LEGACY:
-    send_legacy_kick(c, motd);
+    send_legacy_kick(c, motd, c->cfg->players_max);
     break;
   case HOP_INTENT_LOGIN:
   case HOP_INTENT_TRANSFER:
@@ -293,10 +293,15 @@ static void answer_for_state(struct hop_conn *c)
     c->answer_pos = c->peek.pos;
     answer_status(c);
     return;
-  case HOP_INTENT_LEGACY:
-    send_legacy_kick(c, c->cfg->state_motd[c->server_state]);
+  case HOP_INTENT_LEGACY: {
+    const struct hop_server_status *st = &c->server->status;
+    const char *motd = st->motd_plain[c->server_state];
+
+    send_legacy_kick(c, motd ? motd : c->cfg->state_motd[c->server_state],
+                     st->players_max >= 0 ? st->players_max : c->cfg->players_max);
     close_with(c, HOP_CLOSE_SERVER_NOT_RUNNING);
     return;
+  }
   case HOP_INTENT_LOGIN:
   case HOP_INTENT_TRANSFER:
     c->state = HOP_CONN_WAKING;
@@ -317,8 +322,9 @@ static void proceed(struct hop_conn *c)
     answer(c, HOP_CLOSE_NO_ROUTE, c->cfg->unknown_motd, c->cfg->unknown_disconnect);
   } else if (c->server_state != HOP_STATE_RUNNING) {
     answer_for_state(c);
-  } else if (c->backend_ok && c->held && c->buf_len > c->keep_len) {
-    return;                    /* part of a keepalive answer is still arriving: swallow it first */
+  } else if (c->backend_ok && c->held && !c->answers_overdue &&
+             (c->buf_len > c->keep_len || c->keepalive_answered < c->keepalive_id)) {
+    return;                    /* a keepalive answer is still on its way: swallow it first */
   } else if (c->backend_ok) {
     c->state = HOP_CONN_PIPED;
     push(c, HOP_ACT_PIPE, c->buf, c->held ? c->keep_len : c->buf_len);
@@ -386,9 +392,12 @@ static void send_keepalive(struct hop_conn *c)
   write_out(c, (int)(o + chan));
 }
 
+#define HOLD_ANSWER_WAIT_MS 3000          /* clients answer at once; a stuck one is not waited for */
+
 static void leave_for_backend(struct hop_conn *c, uint64_t now_ms)
 {
   c->state = HOP_CONN_PREREAD;
+  c->deadline_ms_answers = now_ms + HOLD_ANSWER_WAIT_MS;
   c->server_state = HOP_STATE_RUNNING;
   c->deadline_ms_hold = c->deadline_ms_keepalive = NO_DEADLINE;
   connect_backend(c, now_ms);
@@ -454,6 +463,7 @@ size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len)
       break;                   /* incomplete (kept) or garbage (the relay will carry it) */
     memmove(buf + pos, buf + pos + n, len - pos - (size_t)n);
     len -= (size_t)n;          /* a Login Plugin Response to our keepalive: swallowed */
+    c->keepalive_answered++;
   }
   return len;
 }
@@ -474,9 +484,12 @@ static void on_hold_timer(struct hop_conn *c, uint64_t now_ms)
 /* ---- Events ------------------------------------------------------------------------------ */
 
 void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
-                   const struct hop_route_table *routes, uint64_t now_ms)
+                   const struct hop_route_table *routes, uint8_t *out, size_t out_cap,
+                   uint64_t now_ms)
 {
-  memset(c, 0, offsetof(struct hop_conn, out));
+  memset(c, 0, sizeof *c);
+  c->out = out;
+  c->out_cap = out_cap;
   c->cfg = cfg;
   c->routes = routes;
   c->state = HOP_CONN_PREREAD;
@@ -486,6 +499,7 @@ void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
   c->deadline_ms_settle = NO_DEADLINE;
   c->deadline_ms_hold = NO_DEADLINE;
   c->deadline_ms_keepalive = NO_DEADLINE;
+  c->deadline_ms_answers = NO_DEADLINE;
 }
 
 void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint64_t now_ms)
@@ -546,6 +560,10 @@ void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms)
     on_hold_timer(c, now_ms);
     return;
   }
+  if (c->held && c->state == HOP_CONN_PREREAD && now_ms >= c->deadline_ms_answers) {
+    c->answers_overdue = 1;
+    proceed(c);
+  }
   if (c->state == HOP_CONN_PREREAD && !c->ready && now_ms >= c->deadline_ms_settle)
     on_peek(c, hop_peek_settle(&c->peek), now_ms);
   if (now_ms < c->deadline_ms_handshake)
@@ -578,6 +596,8 @@ uint64_t hop_conn_deadline(const struct hop_conn *c)
     d = c->deadline_ms_handshake;
   if (c->connecting && c->deadline_ms_connect < d)
     d = c->deadline_ms_connect;
+  if (c->held && c->state == HOP_CONN_PREREAD && c->backend_ok && c->deadline_ms_answers < d)
+    d = c->deadline_ms_answers;
   if (c->state == HOP_CONN_PREREAD && c->peek.legacy_pending && c->deadline_ms_settle < d)
     d = c->deadline_ms_settle;
   return d;

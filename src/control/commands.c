@@ -64,4 +64,5 @@ int hop_command_kill(struct hop_command *cmd, int signum)
 void hop_command_detach(struct hop_command *cmd)
 {
   cmd->cb = NULL;
+  uv_unref((uv_handle_t *)&cmd->proc);   /* a server we started must not keep hopper running */
 }

@@ -125,6 +125,7 @@ static void server_free(struct hop_server *s)
   strv_free(s->stop_cmd);
   for (int i = 0; i < HOP_STATES; i++) {
     free(s->status.description[i]);
+    free(s->status.motd_plain[i]);
     free(s->status.tail[i]);
   }
   free(s->status.favicon);

@@ -359,6 +359,11 @@ int hop_farmctl_sync(struct hop_farmctl *fc, struct hop_route_table *routes)
   return rc;
 }
 
+enum hop_state hop_farmctl_state(const struct hop_farmctl *fc, const char *id)
+{
+  return fc->closing ? HOP_STATE_SLEEPING : hop_farm_state(fc->farm, id);
+}
+
 void hop_farmctl_start_result(struct hop_farmctl *fc, const char *id, int ok)
 {
   if (fc->closing)

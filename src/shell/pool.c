@@ -7,6 +7,7 @@ void hop_pool_init(struct hop_pool *p, size_t chunk_bytes, size_t keep_max)
   p->chunk_bytes = chunk_bytes < sizeof(void *) ? sizeof(void *) : chunk_bytes;
   p->keep_max = keep_max;
   p->kept = 0;
+  p->released = 0;
   p->free_list = NULL;
 }
 
@@ -27,6 +28,7 @@ void hop_pool_put(struct hop_pool *p, void *chunk)
     return;
   if (p->kept == p->keep_max) {
     free(chunk);
+    p->released++;
     return;
   }
   *(void **)chunk = p->free_list;

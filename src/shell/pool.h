@@ -9,6 +9,7 @@ struct hop_pool {
   size_t chunk_bytes;
   size_t keep_max;             /* free chunks kept for reuse; the rest go back to malloc */
   size_t kept;
+  size_t released;             /* chunks given back to malloc so far */
   void *free_list;
 };
 

@@ -180,6 +180,7 @@ static void on_command_exit(void *arg, int64_t status, int sig)
   struct hop_provider *p = x->p;
   struct proc *pr = proc_find(p, x->id, x->is_stop);
   int stopping = pr && pr->stopping;
+  enum hop_state state;
 
   if (pr)
     pr->cmd = NULL;
@@ -188,12 +189,16 @@ static void on_command_exit(void *arg, int64_t status, int sig)
     return;
   }
   log_exit(x->is_stop ? "stop_cmd_exited" : "start_cmd_exited", x->id, status, sig);
+  state = hop_farmctl_state(p->fc, x->id);
   if (x->is_stop)
     hop_farmctl_stop_result(p->fc, x->id, status == 0 && sig == 0);
   else if (stopping)
     hop_farmctl_stop_result(p->fc, x->id, 1);
-  else
+  else if (state == HOP_STATE_STARTING && (status != 0 || sig != 0))
+    hop_farmctl_start_result(p->fc, x->id, 0);  /* it failed: no need to wait for the timeout */
+  else if (state == HOP_STATE_RUNNING)
     mark_sleeping(p, x->id);   /* the server process ended by itself: it is not running */
+  /* exit 0 while starting: it asked a supervisor to start the server; probes will tell */
   free(x);
 }
 
@@ -288,7 +293,16 @@ static void save_state(struct hop_provider *p, const char *id, const char *state
 
 static void op_state(void *ctx, const char *id, enum hop_state state)
 {
-  save_state(ctx, id, hop_state_name(state));
+  struct hop_provider *p = ctx;
+  struct proc *started = proc_find(p, id, 0);
+
+  /* A start that timed out may have left its command hanging: end it, so the next wake runs
+   * start_cmd afresh instead of probing a process that will never serve. */
+  if (state == HOP_STATE_FAILED && started) {
+    started->stopping = 1;
+    hop_command_kill(started->cmd, SIGTERM);
+  }
+  save_state(p, id, hop_state_name(state));
 }
 
 static void mark_sleeping(struct hop_provider *p, const char *id)

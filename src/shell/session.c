@@ -559,7 +559,8 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
     hop_session_close(s, HOP_CLOSE_INTERNAL);
     return;
   }
-  hop_conn_init(&s->greet->conn, &cfg->conn, s->snap->routes, s->accepted_ms);
+  hop_conn_init(&s->greet->conn, &cfg->conn, s->snap->routes, w->answer, sizeof w->answer,
+                s->accepted_ms);
   if (uv_read_start((uv_stream_t *)&s->client, on_greet_alloc, on_greet_read) < 0) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
     return;

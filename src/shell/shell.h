@@ -42,10 +42,13 @@ struct hop_worker {
   struct hop_pool greet_pool;  /* struct hop_greet + preread */
   struct hop_pool buf_pool;    /* relay reads */
   struct hop_pool write_pool;  /* struct hop_write */
+  uv_timer_t trim;             /* gives a burst's freed memory back to the system */
+  size_t trim_seen;            /* pool releases at the last trim */
   struct hop_snapshot *snap;   /* the snapshot new sessions route by */
   uint64_t snap_gen;
   struct hop_session *sessions;      /* every live session, for drain */
   uint8_t discard[HOP_DISCARD_BYTES];  /* reads we throw away while lingering */
+  uint8_t answer[HOP_CONN_OUT_BYTES];  /* conn's answers for the event at hand */
 };
 
 /* Handshake-phase state: taken from a pool at accept, returned once piped or closed. */

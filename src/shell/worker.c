@@ -1,4 +1,5 @@
 /* A worker: one loop, its own SO_REUSEPORT listeners, its sessions. No locks on the data path. */
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "hop/log.h"
@@ -51,11 +52,27 @@ static void on_wakeup(uv_async_t *a)
   }
   if (cmd == HOP_WORKER_EXIT && !uv_is_closing((uv_handle_t *)&w->wakeup)) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with its last handle */
+    uv_close((uv_handle_t *)&w->trim, NULL);
     hop_mailbox_close(&w->inbox);
     return;
   }
   if (!w->sessions)
     hop_worker_on_idle(w);
+}
+
+#define TRIM_MS 250
+
+/* After a burst, freed greets and buffers sit in the middle of the heap, still resident: four times a
+ * quarter second at most, and only if the pools gave memory back, ask malloc to release them. */
+static void on_trim(uv_timer_t *t)
+{
+  struct hop_worker *w = t->data;
+  size_t released = w->greet_pool.released + w->buf_pool.released + w->write_pool.released;
+
+  if (released != w->trim_seen) {
+    w->trim_seen = released;
+    malloc_trim(0);
+  }
 }
 
 static void on_inbox(uv_async_t *a)
@@ -101,6 +118,10 @@ int hop_worker_start(struct hop_worker *w)
   w->wakeup.data = w;
   if ((rc = hop_mailbox_init(&w->inbox, &w->loop, on_inbox, w)) < 0)
     return rc;
+  uv_timer_init(&w->loop, &w->trim);
+  w->trim.data = w;
+  uv_timer_start(&w->trim, on_trim, TRIM_MS, TRIM_MS);
+  uv_unref((uv_handle_t *)&w->trim);
   w->listeners = calloc(w->listeners_len, sizeof *w->listeners);
   if (!w->listeners)
     return UV_ENOMEM;

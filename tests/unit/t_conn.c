@@ -50,6 +50,7 @@ static struct hop_conn_config make_cfg(void)
 
 struct sess {
   struct hop_conn c;
+  uint8_t answer[HOP_CONN_OUT_BYTES];
   struct hop_conn_config cfg;
   int kinds[MAX_RECORDED];
   int n;                               /* actions seen */
@@ -108,7 +109,7 @@ static void start(struct sess *s, const struct hop_conn_config *cfg)
 {
   memset(s, 0, sizeof *s);
   s->cfg = *cfg;
-  hop_conn_init(&s->c, &s->cfg, routes, T0);
+  hop_conn_init(&s->c, &s->cfg, routes, s->answer, sizeof s->answer, T0);
   drain(s);
 }
 

@@ -14,6 +14,7 @@
 #define T0 1000000u
 
 static const char *fixtures;
+static uint8_t scratch[HOP_CONN_OUT_BYTES];
 
 static struct hop_conn_config cfg_make(void)
 {
@@ -139,7 +140,7 @@ static void test_status_for_state(void)
 
   memcpy(buf, fx, len);
   memcpy(buf + len, ping, sizeof ping);
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, buf, len, T0 + 1);
   drain(&c, &r);
   CHECK(!has(&r, HOP_ACT_CONNECT));
@@ -182,7 +183,7 @@ static void test_kick(void)
   struct rec r;
   char *json;
 
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, fx, len, T0 + 1);
   drain(&c, &r);
   CHECK_EQ(1, r.n);
@@ -207,7 +208,7 @@ static void test_refused(void)
   struct rec r;
   char *json;
 
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, fx, len, T0 + 1);
   drain(&c, &r);
   hop_conn_on_wake(&c, HOP_WAKE_REFUSED_QUOTA, 0, T0 + 2);
@@ -233,7 +234,7 @@ static void test_hold_then_ready(void)
   struct rec r;
 
   memcpy(buf, fx, len);
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, buf, len, T0 + 1);
   drain(&c, &r);
   hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
@@ -284,7 +285,7 @@ static void test_hold_partial_answer_at_connect(void)
   struct rec r;
 
   memcpy(buf, fx, len);
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, buf, len, T0 + 1);
   drain(&c, &r);
   hop_conn_on_wake(&c, HOP_WAKE_JOINED, 30, T0 + 2);
@@ -308,6 +309,49 @@ static void test_hold_partial_answer_at_connect(void)
   free(fx);
 }
 
+/* Ready while a keepalive is unanswered: its answer must not reach the backend, so wait for it
+ * (bounded: a client that never answers is piped after a short wait). */
+static void test_hold_unanswered_keepalive(void)
+{
+  size_t len, blen;
+  uint8_t *fx = fixture("1.20.4-login.bin", &len);
+  uint8_t buf[512];
+  const uint8_t answer[] = { 0x03, 0x02, 0x00, 0x00 };
+  struct hop_conn_config cc = cfg_make();
+  struct hop_route_table *t = table_make(HOP_STATE_SLEEPING, HOP_JOIN_HOLD);
+  struct hop_conn c;
+  struct rec r;
+
+  for (int never = 0; never <= 1; never++) {
+    TEST_CTX("never answers %d", never);
+    memcpy(buf, fx, len);
+    hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
+    hop_conn_on_bytes(&c, buf, len, T0 + 1);
+    hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
+    hop_conn_on_timer(&c, T0 + 10002);          /* keepalive out */
+    drain(&c, &r);
+    CHECK(has(&r, HOP_ACT_WRITE));
+    hop_conn_on_server_state(&c, HOP_STATE_RUNNING, T0 + 10003);
+    hop_conn_on_backend(&c, 0, T0 + 10004);
+    drain(&c, &r);
+    CHECK(!has(&r, HOP_ACT_PIPE));
+    if (!never) {
+      memcpy(buf + len, answer, sizeof answer);
+      blen = hop_conn_compact(&c, buf, len + sizeof answer);
+      CHECK_EQ(len, blen);
+      hop_conn_on_bytes(&c, buf, blen, T0 + 10050);
+    } else {
+      CHECK(hop_conn_deadline(&c) <= T0 + 10003 + 3000);
+      hop_conn_on_timer(&c, hop_conn_deadline(&c));
+    }
+    drain(&c, &r);
+    CHECK(has(&r, HOP_ACT_PIPE));
+    CHECK_EQ(len, r.pipe_len);
+  }
+  hop_route_table_free(t);
+  free(fx);
+}
+
 static void test_hold_old_client_and_failure(void)
 {
   size_t len;
@@ -318,7 +362,7 @@ static void test_hold_old_client_and_failure(void)
   struct rec r;
   char *json;
 
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, fx, len, T0 + 1);
   drain(&c, &r);
   hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
@@ -332,7 +376,7 @@ static void test_hold_old_client_and_failure(void)
   free(json);
 
   fx2 = fixture("1.20.4-login.bin", &len);
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, fx2, len, T0 + 1);
   drain(&c, &r);
   hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
@@ -343,7 +387,7 @@ static void test_hold_old_client_and_failure(void)
   CHECK(json && strstr(json, "lobby failed") != NULL);
   free(json);
 
-  hop_conn_init(&c, &cc, t, T0);
+  hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
   hop_conn_on_bytes(&c, fx2, len, T0 + 1);
   hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
   hop_conn_on_eof(&c, T0 + 3);
@@ -362,6 +406,7 @@ int main(int argc, char **argv)
   test_refused();
   test_hold_then_ready();
   test_hold_partial_answer_at_connect();
+  test_hold_unanswered_keepalive();
   test_hold_old_client_and_failure();
   return TEST_DONE();
 }
