@@ -20,7 +20,7 @@ need_command() {
 
 # The packages every build needs.
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev libcjson-dev libsqlite3-dev
-                libcurl4-openssl-dev)
+                libcurl4-openssl-dev libmicrohttpd-dev)
 
 # meson setup that is safe to repeat: configures once, reconfigures if options changed.
 setup_build() {

@@ -277,8 +277,8 @@ static int parse_surroundings(const struct jp *jp, const cJSON *root, struct hop
     char host[256];
     uint16_t port;
 
-    if (hop_endpoint_parse(admin_listen, host, sizeof host, &port, 1))
-      return jp_fail(jp, "admin.listen", "expected \"host:port\" or \"[v6]:port\"");
+    if (hop_endpoint_parse(admin_listen, host, sizeof host, &port, 1) || !ip_literal(host))
+      return jp_fail(jp, "admin.listen", "expected \"ip:port\" or \"[v6]:port\"");
   }
   c->log_format = (enum hop_log_format)format;
   c->log_level = (enum hop_log_level)level;

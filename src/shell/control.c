@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hop/admin.h"
 #include "hop/control.h"
+#include "hop/metrics.h"
 #include "hop/farmctl.h"
 #include "hop/log.h"
 #include "hop/provider.h"
@@ -32,6 +34,7 @@ struct control {
   struct hop_store *store;
   struct hop_farmctl *farm;
   struct hop_provider *provider;
+  struct hop_admin *admin;
 };
 
 struct reload {
@@ -179,6 +182,7 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
     return;
   }
   ctl->draining = 1;
+  hop_metrics_set_draining();  /* /readyz goes false: load balancers stop sending first */
   if (hop_log_begin(&l, HOP_LOG_INFO, "draining")) {
     hop_log_int(&l, "sessions", live_sessions(ctl));
     hop_log_int(&l, "drain_s", ctl->drain_s);
@@ -406,9 +410,18 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   uv_signal_start(&ctl.sig_int, on_stop_signal, SIGINT);
 
   ctl.managed = cfg_managed;
+  if (snap->cfg->admin_listen) {
+    char err[HOP_CONFIG_ERR_BYTES];
+
+    if (hop_admin_start(snap->cfg->admin_listen, &ctl.admin, err, sizeof err) < 0) {
+      hop_log_msg(HOP_LOG_ERROR, "admin_failed", err);
+      exit(1);
+    }
+  }
   if (bind_all(&ctl) < 0 || (ctl.managed && start_managed(&ctl, snap->settings) < 0) ||
       start_workers(&ctl) < 0)
     exit(1);                   /* nothing is serving yet: no drain owed */
+  hop_metrics_set_ready(!ctl.managed || hop_provider_ready(ctl.provider));
   if (hop_log_begin(&l, HOP_LOG_INFO, "ready")) {
     struct hop_snapshot *now = hop_snapshot_current();
 
@@ -419,6 +432,7 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   }
   uv_run(ctl.loop, UV_RUN_DEFAULT);
   free_managed(&ctl);
+  hop_admin_stop(ctl.admin);
   for (int i = 0; i < workers; i++) {
     uv_thread_join(&ctl.workers[i].thread);
     free(ctl.workers[i].listeners);

@@ -12,6 +12,7 @@ struct hop_dial {
   uv_connect_t connect;
   struct addrinfo *res;        /* resolved addresses (freed with the dial) */
   struct addrinfo *next;       /* the next one to try */
+  uint64_t started_ns;         /* for the connect latency histogram */
   int resolving;
   int dropped;                 /* the session gave up on it; the next callback frees it */
 };
@@ -44,9 +45,13 @@ static void finish(struct hop_dial *d, int status)
 {
   struct hop_session *s = d->s;
 
+  uint64_t took_ns = uv_hrtime() - d->started_ns;
+
   dial_free(d);
   if (s) {
     s->dial = NULL;
+    if (status == 0)
+      hop_hist_observe(&s->w->metrics->connect, took_ns / 1000);
     hop_session_on_dialed(s, status);
   }
 }
@@ -131,6 +136,7 @@ int hop_dial_start(struct hop_session *s)
   if (!d)
     return UV_ENOMEM;
   d->s = s;
+  d->started_ns = uv_hrtime();
   s->dial = d;
   if (uv_ip4_addr(srv->backend_host, srv->backend_port, &addr.in) == 0 ||
       uv_ip6_addr(srv->backend_host, srv->backend_port, &addr.in6) == 0) {

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "hop/log.h"
+#include "hop/metrics.h"
 #include "hop/probe.h"
 #include "hop/snapshot.h"
 #include "hop/farmctl.h"
@@ -182,6 +183,8 @@ static void record_event(struct hop_farmctl *fc, const struct hop_farm_action *a
     cJSON_AddNumberToObject(ev, "sessions", a->sessions);
   if (a->event == HOP_EVENT_WAKE_READY && (rt = rt_of(fc, a->id)))
     rt->eta_ms = a->wait_ms;
+  if (a->event == HOP_EVENT_WAKE_READY || a->event == HOP_EVENT_WAKE_FAILED)
+    hop_metrics_wake_ready(a->wait_ms, a->event == HOP_EVENT_WAKE_READY);
   emit(fc, ev);
 }
 
@@ -243,6 +246,7 @@ static void reply_wake(struct hop_farmctl *fc, const struct hop_msg *m, enum hop
     free(reply);
     return;
   }
+  hop_metrics_wake(hop_wake_result_name(r));
   reply->kind = HOP_MSG_WAKE_REPLY;
   reply->session = m->session;
   reply->result = (int)r;

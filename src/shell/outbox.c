@@ -8,6 +8,7 @@
 
 #include "hop/http.h"
 #include "hop/log.h"
+#include "hop/metrics.h"
 #include "hop/store.h"
 #include "outbox.h"
 
@@ -80,6 +81,7 @@ static void on_appended(struct hop_store_job *job)
     hop_log_msg(HOP_LOG_ERROR, "outbox_failed", job->err);
   }
   o->depth = j->x.depth;
+  hop_metrics_outbox(o->depth, o->dropped);
   hop_store_outbox_clear(&j->x);
   free(j);
   o->storing = 0;
@@ -199,6 +201,7 @@ static void on_deleted(struct hop_store_job *job)
   struct hop_outbox *o = j->o;
 
   o->depth = j->x.depth;
+  hop_metrics_outbox(o->depth, o->dropped);
   hop_store_outbox_clear(&j->x);
   free(j);
   o->sending = 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hop/log.h"
+#include "hop/metrics.h"
 #include "hop/snapshot.h"
 #include "hop/store.h"
 #include "outbox.h"
@@ -52,6 +53,7 @@ int hop_provider_publish(struct hop_provider *p, char *doc, const char *name)
     p->doc = doc;
   }
   p->ready = 1;
+  hop_metrics_set_ready(1);   /* a snapshot is loaded (ignored once draining) */
   /* our own state writes come back through the store: only real changes are news */
   if (hop_log_begin(&l, changed ? HOP_LOG_INFO : HOP_LOG_DEBUG, "routes_loaded")) {
     hop_log_str(&l, "source", name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hop/log.h"
+#include "hop/metrics.h"
 #include "hop/snapshot.h"
 #include "hop/store.h"
 #include "outbox.h"
@@ -120,7 +121,10 @@ static void on_routes(void *arg, const struct hop_http_response *res)
   if (p->stopping)
     return;
   if (res->status == 200 && (doc = strdup(res->body))) {
-    if (hop_provider_publish(p, doc, "api") == 0) {
+    int rc = hop_provider_publish(p, doc, "api");
+
+    hop_metrics_fetch(rc == 0 ? HOP_FETCH_OK : HOP_FETCH_REJECTED);
+    if (rc == 0) {
       free(p->etag);
       p->etag = res->etag ? strdup(res->etag) : NULL;
       save_doc(p);
@@ -129,6 +133,8 @@ static void on_routes(void *arg, const struct hop_http_response *res)
     fetch_soon(p, refresh_ms(p));
     return;
   }
+  hop_metrics_fetch(res->status == 304 ? HOP_FETCH_NOT_MODIFIED
+                    : res->status < 0 ? HOP_FETCH_UNREACHABLE : HOP_FETCH_HTTP_ERROR);
   if (res->status == 304) {
     hop_backoff_reset(&p->backoff);
     fetch_soon(p, refresh_ms(p));

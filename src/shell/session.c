@@ -143,6 +143,9 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   if (s->reason == HOP_CLOSE_NONE)
     s->reason = reason;
   log_session(s);
+  hop_metrics_inc(&s->w->metrics->closes[s->reason]);
+  if (s->piped && s->server)
+    hop_metrics_session_end(s->server->id, s->bytes_c2b, s->bytes_b2c);
   if (s->counted)
     post_session(s, HOP_MSG_SESSION_END);
   unlink_session(s);
@@ -408,6 +411,7 @@ void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m)
 static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
 {
   save_label(s);
+  hop_metrics_session_begin(s->server->id);
   if (s->intent == HOP_INTENT_LOGIN || s->intent == HOP_INTENT_TRANSFER)
     post_session(s, HOP_MSG_SESSION_BEGIN);
   s->piped = 1;
@@ -423,6 +427,10 @@ static void run_actions(struct hop_session *s)
   if (!s->server)
     s->server = c->server;     /* routed: its id goes in the log line whatever happens next */
   while (!s->closing && !s->piped && hop_conn_next_action(c, &a)) {
+    if (!s->decided) {         /* the first action is the routing decision */
+      s->decided = 1;
+      hop_hist_observe(&s->w->metrics->handshake, (uv_now(&s->w->loop) - s->accepted_ms) * 1000);
+    }
     switch (a.kind) {
     case HOP_ACT_CONNECT: {
       int rc;
@@ -534,6 +542,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   s->timer.data = s;
   s->open_handles = 2;
   s->accepted_ms = uv_now(&w->loop);
+  hop_metrics_inc(&w->metrics->accepted);
   hop_snapshot_refresh(&w->snap, &w->snap_gen);
   s->snap = w->snap;
   hop_snapshot_ref(s->snap);

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "hop/conn.h"
+#include "hop/metrics.h"
 #include "hop/snapshot.h"
 #include "bus.h"
 #include "pool.h"
@@ -44,6 +45,7 @@ struct hop_worker {
   struct hop_pool write_pool;  /* struct hop_write */
   uv_timer_t trim;             /* gives a burst's freed memory back to the system */
   size_t trim_seen;            /* pool releases at the last trim */
+  struct hop_metrics_worker *metrics;   /* this worker's counters (it alone writes them) */
   struct hop_snapshot *snap;   /* the snapshot new sessions route by */
   uint64_t snap_gen;
   struct hop_session *sessions;      /* every live session, for drain */
@@ -100,7 +102,8 @@ struct hop_session {
   uint8_t flushing;            /* answer written; close once it is flushed */
   uint8_t lingering;           /* FIN sent after an answer; reading to EOF */
   uint8_t counted;             /* SESSION_BEGIN sent: SESSION_END owed */
-  uint8_t client_paused;       /* greet reads stopped (buffer full) before the hand-off */
+  uint8_t client_paused;
+  uint8_t decided;             /* the handshake latency is recorded */       /* greet reads stopped (buffer full) before the hand-off */
   uint64_t serial;
   struct hop_dir c2b, b2c;
   enum hop_close reason;       /* set once, by hop_session_close() */

@@ -110,6 +110,8 @@ int hop_worker_start(struct hop_worker *w)
     return rc;
   hop_snapshot_refresh(&w->snap, &w->snap_gen);
   cfg = w->snap->cfg;
+  if (!(w->metrics = hop_metrics_worker_new()))
+    return UV_ENOMEM;
   hop_pool_init(&w->greet_pool, sizeof(struct hop_greet) + cfg->conn.preread_bytes_max,
                 GREET_POOL_KEEP);
   hop_pool_init(&w->buf_pool, HOP_RELAY_BUF_BYTES, BUF_POOL_KEEP);
