@@ -28,6 +28,9 @@
   X(SERVER_STARTING,     "server_starting")      /* login told to rejoin while the server starts */ \
   X(WAKE_REFUSED,        "wake_refused")         /* cooldown, quota, allow-list or no auto_start */ \
   X(START_FAILED,        "start_failed")         /* the server did not become ready */ \
+  X(PROXY_UNTRUSTED,     "proxy_untrusted")      /* a PROXY header from a peer not trusted */ \
+  X(PROXY_MISSING,       "proxy_missing")        /* a trusted peer sent no PROXY header */    \
+  X(PROXY_MALFORMED,     "proxy_malformed")                                                   \
   X(DRAIN,               "drain")                /* still open when the drain time ran out */ \
   X(INTERNAL,            "internal")             /* out of memory or a libuv failure */
 

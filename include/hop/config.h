@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hop/cidr.h"
 #include "hop/conn.h"
 #include "hop/route.h"
 
@@ -33,6 +34,8 @@ struct hop_config {
   enum hop_log_level log_level;
   char *texts[16];             /* storage behind conn's answer strings */
   struct hop_farm_config farm; /* probes, wake quota */
+  struct hop_cidr_list trusted_proxies;   /* peers whose PROXY headers are believed */
+  int proxy_required;          /* a trusted peer must send one (default true) */
 };
 
 /* Reads and validates `path`. On failure returns HOP_ECONFIG (or a negative errno for I/O) and

@@ -15,6 +15,7 @@
 
 #include "hop/close.h"
 #include "hop/peek.h"
+#include "hop/proxy.h"
 #include "hop/route.h"
 
 #define HOP_PREREAD_BYTES_MAX   4096     /* default preread cap */
@@ -49,6 +50,13 @@ struct hop_conn_config {
   const char *refused_disconnect[HOP_REFUSALS];
   uint32_t hold_keepalive_ms;  /* Login Plugin Request interval while holding (>= 1.13) */
   uint32_t hold_silent_max_ms; /* longest silent hold for clients without plugin requests */
+};
+
+/* What the peer may or must send before the Minecraft bytes. */
+enum hop_proxy_mode {
+  HOP_PROXY_REFUSE = 0,        /* an untrusted peer: a PROXY header closes the connection */
+  HOP_PROXY_ACCEPT,            /* a trusted peer: a header is used when present */
+  HOP_PROXY_REQUIRE,           /* a trusted peer that must send one */
 };
 
 enum hop_conn_state {
@@ -89,6 +97,11 @@ struct hop_conn {
   enum hop_conn_state state;
   enum hop_close reason;               /* set once */
   struct hop_peek peek;
+  enum hop_proxy_mode proxy_mode;
+  int proxy_done;                      /* the PROXY stage is over (header parsed or none) */
+  size_t proxy_len;                    /* bytes of a received PROXY header; peek starts after */
+  int have_proxy_src;                  /* proxy_src holds the real client address */
+  struct sockaddr_storage proxy_src;
   const uint8_t *buf;                  /* the shell's preread buffer, as last seen */
   size_t buf_len;
   uint64_t deadline_ms_handshake;      /* set at accept; reads never push it back */
@@ -121,6 +134,9 @@ struct hop_conn {
   uint8_t *out;                        /* answers built for one event (the caller's scratch) */
   size_t out_cap;
 };
+
+/* Sets the PROXY protocol stage (before the first bytes); the default refuses headers. */
+void hop_conn_set_proxy(struct hop_conn *c, enum hop_proxy_mode mode);
 
 /* `out` (at least HOP_CONN_OUT_BYTES) receives the answers of one event: WRITE actions point into
  * it until the next event of any conn that shares it, so one scratch buffer per loop serves every

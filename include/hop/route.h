@@ -15,7 +15,7 @@
  * the result does not fit `out_cap - 1` bytes. */
 int hop_host_normalize(const char *raw, size_t raw_len, char *out, size_t out_cap);
 
-enum hop_proxy_protocol { HOP_PROXY_NONE, HOP_PROXY_V1, HOP_PROXY_V2 };
+enum hop_proxy_protocol { HOP_PROXY_SEND_NONE, HOP_PROXY_SEND_V1, HOP_PROXY_SEND_V2 };
 
 #define HOP_STATES 5
 

@@ -219,6 +219,32 @@ static int parse_answers(const struct jp *jp, const cJSON *root, struct hop_conf
   return 0;
 }
 
+static int parse_proxies(const struct jp *jp, const cJSON *root, struct hop_config *c)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "trusted_proxies"), *e;
+  int i = 0, err;
+
+  if ((err = jp_bool(jp, "", root, "proxy_protocol_required", &c->proxy_required)))
+    return err;
+  if (!v || cJSON_IsNull(v))
+    return 0;
+  if (!cJSON_IsArray(v))
+    return jp_fail(jp, "trusted_proxies", "expected an array of CIDRs");
+  cJSON_ArrayForEach(e, v) {
+    char at[JP_PATH_BYTES];
+
+    jp_index(at, "trusted_proxies", i++);
+    if (!cJSON_IsString(e))
+      return jp_fail(jp, at, "expected a string");
+    err = hop_cidr_list_add(&c->trusted_proxies, e->valuestring);
+    if (err == -ENOMEM)
+      return err;
+    if (err)
+      return jp_fail(jp, at, "expected an address or CIDR (\"10.0.0.0/8\", \"2001:db8::/32\")");
+  }
+  return 0;
+}
+
 static int parse_farm(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   static const char *const keys[] = { "probe_interval_ms", "wake_quota", "wake_quota_window_s",
@@ -295,7 +321,7 @@ static int parse_top(const struct jp *jp, const cJSON *root, struct hop_config *
   static const char *const keys[] = { "listen", "workers", "provider", "servers",
                                       "default_server", "timeouts_ms", "drain_s", "limits",
                                       "answers", "farm", "store", "api", "admin", "log",
-                                      NULL };
+                                      "trusted_proxies", "proxy_protocol_required", NULL };
   static const char *const providers[] = { "static", "sqlite", "api", NULL };
   uint32_t workers = 0;
   int provider = HOP_PROVIDER_STATIC, err;
@@ -311,7 +337,7 @@ static int parse_top(const struct jp *jp, const cJSON *root, struct hop_config *
   c->provider = (enum hop_provider_kind)provider;
   if ((err = parse_listen(jp, root, c)) || (err = parse_timeouts(jp, root, c)) ||
       (err = parse_limits(jp, root, c)) || (err = parse_answers(jp, root, c)) ||
-      (err = parse_farm(jp, root, c)) ||
+      (err = parse_farm(jp, root, c)) || (err = parse_proxies(jp, root, c)) ||
       (err = parse_surroundings(jp, root, c)) || (err = parse_servers(jp, root, c)))
     return err;
   if (c->provider == HOP_PROVIDER_API && !c->api_base_url)
@@ -335,6 +361,7 @@ static int set_defaults(struct hop_config *c)
   c->conn.address_bytes_max = HOP_ADDRESS_BYTES_MAX;
   c->conn.timeout_ms_handshake = 5000;
   c->conn.timeout_ms_connect = 5000;
+  c->proxy_required = 1;
   c->conn.hold_keepalive_ms = 10000;    /* well inside the vanilla client's 30 s read timeout */
   c->conn.hold_silent_max_ms = 25000;
   c->farm.probe_interval_ms = 1000;
@@ -441,6 +468,7 @@ void hop_config_free(struct hop_config *c)
   free(c->api_base_url);
   free(c->api_token_file);
   free(c->admin_listen);
+  hop_cidr_list_free(&c->trusted_proxies);
   memset(c, 0, sizeof *c);
 }
 

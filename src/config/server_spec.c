@@ -212,7 +212,7 @@ int hop_server_spec_parse(const struct jp *jp, const char *path, const cJSON *sr
   char at[JP_PATH_BYTES], host[256];
   struct hop_server *s;
   uint16_t port;
-  int idx, proxy = HOP_PROXY_NONE, err;
+  int idx, proxy = HOP_PROXY_SEND_NONE, err;
 
   if (!cJSON_IsObject(srv))
     return jp_fail(jp, path, "expected an object");

@@ -1,5 +1,6 @@
 #include "hop/close.h"
 #include "hop/err.h"
+#include "hop/proxy.h"
 
 const char *hop_close_name(enum hop_close reason)
 {
@@ -28,6 +29,9 @@ enum hop_close hop_close_from_err(int err)
   case HOP_ELEGACY:   return HOP_CLOSE_BAD_LEGACY;
   case HOP_ESTATUS:   return HOP_CLOSE_BAD_STATUS;
   case HOP_ENOROUTE:  return HOP_CLOSE_NO_ROUTE;
+  case HOP_EPROXYSIG: case HOP_EPROXYV1: case HOP_EPROXYLONG: case HOP_EPROXYVER:
+  case HOP_EPROXYFAM: case HOP_EPROXYLEN: case HOP_EPROXYTLV: case HOP_EPROXYBIG:
+    return HOP_CLOSE_PROXY_MALFORMED;
   default:            return HOP_CLOSE_INTERNAL;
   }
 }

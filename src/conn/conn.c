@@ -230,7 +230,7 @@ static void answer(struct hop_conn *c, enum hop_close reason, const char *motd,
     c->state = HOP_CONN_ANSWER;
     c->answer_reason = reason;
     c->answer_motd = motd;
-    c->answer_pos = c->peek.pos;
+    c->answer_pos = c->proxy_len + c->peek.pos;
     answer_status(c);
     return;
   case HOP_INTENT_LEGACY:
@@ -290,7 +290,7 @@ static void answer_for_state(struct hop_conn *c)
     c->state = HOP_CONN_ANSWER;
     c->state_answer = 1;
     c->answer_reason = HOP_CLOSE_SERVER_NOT_RUNNING;
-    c->answer_pos = c->peek.pos;
+    c->answer_pos = c->proxy_len + c->peek.pos;
     answer_status(c);
     return;
   case HOP_INTENT_LEGACY: {
@@ -327,7 +327,9 @@ static void proceed(struct hop_conn *c)
     return;                    /* a keepalive answer is still on its way: swallow it first */
   } else if (c->backend_ok) {
     c->state = HOP_CONN_PIPED;
-    push(c, HOP_ACT_PIPE, c->buf, c->held ? c->keep_len : c->buf_len);
+    /* a PROXY header we received is not replayed: the backend gets its own, if configured */
+    push(c, HOP_ACT_PIPE, c->buf + c->proxy_len,
+         (c->held ? c->keep_len : c->buf_len) - c->proxy_len);
   } else if (c->backend_failure != HOP_CLOSE_NONE) {
     answer_unreachable(c);
   }
@@ -361,7 +363,7 @@ static void enter_hold(struct hop_conn *c, uint64_t now_ms)
 {
   c->state = HOP_CONN_HOLD;
   c->held = 1;
-  c->keep_len = c->peek.pos;
+  c->keep_len = c->proxy_len + c->peek.pos;
   if (c->peek.hs.protocol >= PLUGIN_REQUEST_PROTOCOL_MIN) {
     c->deadline_ms_keepalive = now_ms + c->cfg->hold_keepalive_ms;
     c->deadline_ms_hold = now_ms + (uint64_t)c->server->policy.start_timeout_s * 1000
@@ -481,6 +483,54 @@ static void on_hold_timer(struct hop_conn *c, uint64_t now_ms)
   }
 }
 
+/* ---- PROXY protocol ----------------------------------------------------------------------- */
+
+/* Before the Minecraft bytes: a PROXY header, accepted only from trusted peers. Returns 1 when
+ * the peek may run (on buf + proxy_len), 0 while more bytes are needed or after a close. */
+static int proxy_stage(struct hop_conn *c, const uint8_t *buf, size_t len)
+{
+  struct hop_proxy_header h;
+  int d, n;
+
+  if (c->proxy_done)
+    return 1;
+  d = hop_proxy_detect(buf, len);
+  if (d == HOP_PROXY_MORE)
+    return 0;
+  if (d == HOP_PROXY_NO) {
+    if (c->proxy_mode == HOP_PROXY_REQUIRE) {
+      close_with(c, HOP_CLOSE_PROXY_MISSING);
+      return 0;
+    }
+    c->proxy_done = 1;
+    return 1;
+  }
+  if (c->proxy_mode == HOP_PROXY_REFUSE) {
+    close_with(c, HOP_CLOSE_PROXY_UNTRUSTED);   /* anyone could claim any client address */
+    return 0;
+  }
+  n = hop_proxy_parse(buf, len, HOP_PROXY_BYTES_DEFAULT, &h);
+  if (n == 0)
+    return len >= c->cfg->preread_bytes_max ? (close_with(c, HOP_CLOSE_PROXY_MALFORMED), 0) : 0;
+  if (n < 0) {
+    close_with(c, HOP_CLOSE_PROXY_MALFORMED);
+    return 0;
+  }
+  c->proxy_done = 1;
+  c->proxy_len = (size_t)n;
+  c->peek.bytes_max -= (size_t)n;
+  if (!h.local) {
+    c->proxy_src = h.src;
+    c->have_proxy_src = 1;
+  }
+  return 1;
+}
+
+void hop_conn_set_proxy(struct hop_conn *c, enum hop_proxy_mode mode)
+{
+  c->proxy_mode = mode;
+}
+
 /* ---- Events ------------------------------------------------------------------------------ */
 
 void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
@@ -507,8 +557,8 @@ void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint6
   c->out_used = 0;
   c->buf = buf;
   c->buf_len = len;
-  if (c->state == HOP_CONN_PREREAD && !c->ready)
-    on_peek(c, hop_peek_feed(&c->peek, buf, len), now_ms);
+  if (c->state == HOP_CONN_PREREAD && !c->ready && proxy_stage(c, buf, len))
+    on_peek(c, hop_peek_feed(&c->peek, buf + c->proxy_len, len - c->proxy_len), now_ms);
   else if (c->state == HOP_CONN_ANSWER)
     answer_status(c);
   else if (c->state == HOP_CONN_PREREAD && c->held)

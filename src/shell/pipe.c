@@ -2,6 +2,7 @@
  * One read buffer per direction, from the worker's pool, held only while bytes are in flight. */
 #include <stdlib.h>
 
+#include "hop/proxy.h"
 #include "shell.h"
 
 /* ---- Writes ------------------------------------------------------------------------------- */
@@ -216,17 +217,42 @@ void hop_pipe_on_idle_timer(struct hop_session *s)
     arm_idle(s);               /* traffic moved the deadline: sleep until the new one */
 }
 
+/* The PROXY header this server wants, into a pooled chunk: the client as we know it (from a
+ * trusted proxy or the socket), and the address it connected to. Returns its length, or 0. */
+static size_t proxy_header(struct hop_session *s, void **chunk)
+{
+  union { struct sockaddr sa; struct sockaddr_storage ss; } local;
+  int len = sizeof local, n;
+
+  *chunk = NULL;
+  if (s->server->proxy_protocol == HOP_PROXY_SEND_NONE ||
+      uv_tcp_getsockname(&s->client, &local.sa, &len) < 0 ||
+      !(*chunk = hop_pool_get(&s->w->buf_pool)))
+    return 0;
+  n = hop_proxy_encode(*chunk, HOP_PROXY_ENCODE_BYTES_MAX,
+                       s->server->proxy_protocol == HOP_PROXY_SEND_V1 ? 1 : 2, &s->peer.sa,
+                       &local.sa);
+  return n > 0 ? (size_t)n : 0;
+}
+
 void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_len)
 {
-  uv_buf_t buf = uv_buf_init((char *)(uintptr_t)replay, (unsigned)replay_len);
-  struct hop_write *wr = hop_write_new(s, NULL, 0);
+  uv_buf_t bufs[2];
+  void *chunk;
+  size_t header = proxy_header(s, &chunk);
+  struct hop_write *wr = hop_write_new(s, chunk, 0);
+  unsigned n = 0;
 
   if (!wr) {
+    hop_pool_put(&s->w->buf_pool, chunk);
     hop_session_close(s, HOP_CLOSE_INTERNAL);
     return;
   }
+  if (header)
+    bufs[n++] = uv_buf_init(chunk, (unsigned)header);   /* before anything of the client's */
+  bufs[n++] = uv_buf_init((char *)(uintptr_t)replay, (unsigned)replay_len);
   wr->replay = 1;              /* every preread byte goes first, before any relayed byte */
-  if (uv_write(&wr->req, backend_of(s), &buf, 1, on_relay_written) < 0) {
+  if (uv_write(&wr->req, backend_of(s), bufs, n, on_relay_written) < 0) {
     hop_write_release(wr);
     hop_session_close(s, HOP_CLOSE_BACKEND_RESET);
     return;

@@ -9,6 +9,7 @@
 
 static void run_actions(struct hop_session *s);
 static void post_session(struct hop_session *s, enum hop_msg_kind kind);
+static void adopt_proxy_source(struct hop_session *s);
 
 /* ---- Lifetime ----------------------------------------------------------------------------- */
 
@@ -142,6 +143,8 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   s->closing = 1;
   if (s->reason == HOP_CLOSE_NONE)
     s->reason = reason;
+  if (s->greet)
+    adopt_proxy_source(s);
   log_session(s);
   hop_metrics_inc(&s->w->metrics->closes[s->reason]);
   if (s->piped && s->server)
@@ -357,7 +360,10 @@ static struct hop_msg *msg_new(struct hop_session *s, enum hop_msg_kind kind)
 
 static void post_wake(struct hop_session *s)
 {
-  struct hop_msg *m = msg_new(s, HOP_MSG_WAKE);
+  struct hop_msg *m;
+
+  adopt_proxy_source(s);       /* the wake quota counts the real client */
+  m = msg_new(s, HOP_MSG_WAKE);
 
   if (!m || !s->w->control) {
     free(m);
@@ -408,8 +414,22 @@ void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m)
   }
 }
 
+/* The client's real address, once a trusted proxy told it. */
+static void adopt_proxy_source(struct hop_session *s)
+{
+  const struct hop_conn *c = &s->greet->conn;
+
+  if (!c->have_proxy_src)
+    return;
+  if (c->proxy_src.ss_family == AF_INET)
+    memcpy(&s->peer.in, &c->proxy_src, sizeof s->peer.in);
+  else if (c->proxy_src.ss_family == AF_INET6)
+    memcpy(&s->peer.in6, &c->proxy_src, sizeof s->peer.in6);
+}
+
 static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
 {
+  adopt_proxy_source(s);
   save_label(s);
   hop_metrics_session_begin(s->server->id);
   if (s->intent == HOP_INTENT_LOGIN || s->intent == HOP_INTENT_TRANSFER)
@@ -570,6 +590,9 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   }
   hop_conn_init(&s->greet->conn, &cfg->conn, s->snap->routes, w->answer, sizeof w->answer,
                 s->accepted_ms);
+  if (hop_cidr_list_match(&cfg->trusted_proxies, &s->peer.sa))
+    hop_conn_set_proxy(&s->greet->conn, cfg->proxy_required ? HOP_PROXY_REQUIRE
+                                                            : HOP_PROXY_ACCEPT);
   if (uv_read_start((uv_stream_t *)&s->client, on_greet_alloc, on_greet_read) < 0) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
     return;
