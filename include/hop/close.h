@@ -31,6 +31,9 @@
   X(PROXY_UNTRUSTED,     "proxy_untrusted")      /* a PROXY header from a peer not trusted */ \
   X(PROXY_MISSING,       "proxy_missing")        /* a trusted peer sent no PROXY header */    \
   X(PROXY_MALFORMED,     "proxy_malformed")                                                   \
+  X(DENIED,              "denied")               /* the client is in limits.deny */           \
+  X(SESSION_LIMIT,       "session_limit")        /* limits.sessions_max or _per_ip_max */     \
+  X(RATE_LIMITED,        "rate_limited")         /* the client's status or login bucket ran dry */ \
   X(DRAIN,               "drain")                /* still open when the drain time ran out */ \
   X(INTERNAL,            "internal")             /* out of memory or a libuv failure */
 

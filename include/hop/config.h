@@ -34,6 +34,15 @@ struct hop_config {
   enum hop_log_level log_level;
   char *texts[16];             /* storage behind conn's answer strings */
   struct hop_farm_config farm; /* probes, wake quota */
+  struct hop_limits {
+    uint32_t sessions_max;             /* open sessions in all; 0 = no cap */
+    uint32_t sessions_per_ip_max;      /* open sessions per client IP; 0 = no cap */
+    uint32_t status_per_s, status_burst;   /* status pings per IP (token bucket); 0 = off */
+    uint32_t login_per_s, login_burst;     /* logins and transfers per IP; 0 = off */
+    struct hop_cidr_list deny;         /* refused at accept: one accept, one close */
+    int silent;                        /* refuse without an answer */
+    char *text;                        /* the answer (MOTD or Disconnect) */
+  } limits;
   struct hop_cidr_list trusted_proxies;   /* peers whose PROXY headers are believed */
   int proxy_required;          /* a trusted peer must send one (default true) */
 };

@@ -108,6 +108,7 @@ struct hop_conn {
   uint64_t deadline_ms_connect;        /* UINT64_MAX while no connect is in flight */
   uint64_t deadline_ms_settle;         /* legacy FE / FE 01 silence; UINT64_MAX otherwise */
   int routed;                          /* route looked up (server may still be NULL) */
+  int client_eof;                      /* the client has sent everything it will send */
   int ready;                           /* every byte needed before routing is in */
   int legacy;                          /* a legacy ping (intent LEGACY) */
   int connecting;                      /* a CONNECT is in flight */
@@ -160,6 +161,11 @@ void hop_conn_on_server_state(struct hop_conn *c, enum hop_state state, uint64_t
 /* While holding, the client's answers to our keepalives are swallowed: drops them from `buf` and
  * returns the new length. */
 size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len);
+
+/* The shell refuses this client (a limit): drops what conn had planned, then answers as for its
+ * intent with `text` (status: a MOTD; login: a Disconnect; legacy: a kick) unless `silent`,
+ * and closes with `reason`. Call it once the intent is known (hop_conn_intent != NONE). */
+void hop_conn_refuse(struct hop_conn *c, enum hop_close reason, const char *text, int silent);
 
 /* Pops the next action into `out`; returns 1, or 0 when there is none. */
 int hop_conn_next_action(struct hop_conn *c, struct hop_action *out);

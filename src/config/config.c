@@ -111,8 +111,13 @@ static int parse_timeouts(const struct jp *jp, const cJSON *root, struct hop_con
 
 static int parse_limits(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
-  static const char *const keys[] = { "preread_bytes_max", "address_bytes_max", NULL };
-  const cJSON *l = NULL;
+  static const char *const keys[] = { "preread_bytes_max", "address_bytes_max", "sessions_max",
+                                      "sessions_per_ip_max", "status_per_s", "status_burst",
+                                      "login_per_s", "login_burst", "deny", "silent", "text",
+                                      NULL };
+  const cJSON *l = NULL, *deny, *e;
+  const char *text = NULL;
+  int i = 0;
   uint32_t preread = (uint32_t)c->conn.preread_bytes_max;
   uint32_t address = (uint32_t)c->conn.address_bytes_max;
   int err;
@@ -121,8 +126,33 @@ static int parse_limits(const struct jp *jp, const cJSON *root, struct hop_confi
     return err;
   if ((err = jp_only_keys(jp, "limits", l, keys)) ||
       (err = jp_uint(jp, "limits", l, "preread_bytes_max", 256, 65536, &preread)) ||
-      (err = jp_uint(jp, "limits", l, "address_bytes_max", 255, 32767, &address)))
+      (err = jp_uint(jp, "limits", l, "address_bytes_max", 255, 32767, &address)) ||
+      (err = jp_uint(jp, "limits", l, "sessions_max", 0, 10000000, &c->limits.sessions_max)) ||
+      (err = jp_uint(jp, "limits", l, "sessions_per_ip_max", 0, 1000000,
+                     &c->limits.sessions_per_ip_max)) ||
+      (err = jp_uint(jp, "limits", l, "status_per_s", 0, 1000000, &c->limits.status_per_s)) ||
+      (err = jp_uint(jp, "limits", l, "status_burst", 1, 1000000, &c->limits.status_burst)) ||
+      (err = jp_uint(jp, "limits", l, "login_per_s", 0, 1000000, &c->limits.login_per_s)) ||
+      (err = jp_uint(jp, "limits", l, "login_burst", 1, 1000000, &c->limits.login_burst)) ||
+      (err = jp_bool(jp, "limits", l, "silent", &c->limits.silent)) ||
+      (err = jp_string(jp, "limits", l, "text", HOP_TEXT_BYTES_MAX, &text)))
     return err;
+  if (text) {
+    free(c->limits.text);
+    if (!(c->limits.text = strdup(text)))
+      return -ENOMEM;
+  }
+  deny = cJSON_GetObjectItemCaseSensitive(l, "deny");
+  if (deny && !cJSON_IsArray(deny))
+    return jp_fail(jp, "limits.deny", "expected an array of CIDRs");
+  cJSON_ArrayForEach(e, deny) {
+    char at[JP_PATH_BYTES];
+
+    jp_index(at, "limits.deny", i++);
+    if (!cJSON_IsString(e) || (err = hop_cidr_list_add(&c->limits.deny, e->valuestring)) == -ENOMEM
+        || err)
+      return err == -ENOMEM ? err : jp_fail(jp, at, "expected an address or CIDR");
+  }
   if (address > preread)
     return jp_fail(jp, "limits.address_bytes_max", "larger than limits.preread_bytes_max");
   c->conn.preread_bytes_max = preread;
@@ -362,6 +392,11 @@ static int set_defaults(struct hop_config *c)
   c->conn.timeout_ms_handshake = 5000;
   c->conn.timeout_ms_connect = 5000;
   c->proxy_required = 1;
+  c->limits.status_burst = 20;
+  c->limits.login_burst = 5;
+  if (!(c->limits.text = strdup("Too many connections from your address. Try again in a "
+                                "moment.")))
+    return -ENOMEM;
   c->conn.hold_keepalive_ms = 10000;    /* well inside the vanilla client's 30 s read timeout */
   c->conn.hold_silent_max_ms = 25000;
   c->farm.probe_interval_ms = 1000;
@@ -469,6 +504,8 @@ void hop_config_free(struct hop_config *c)
   free(c->api_token_file);
   free(c->admin_listen);
   hop_cidr_list_free(&c->trusted_proxies);
+  hop_cidr_list_free(&c->limits.deny);
+  free(c->limits.text);
   memset(c, 0, sizeof *c);
 }
 

@@ -186,8 +186,11 @@ static void answer_status(struct hop_conn *c)
     int n = hop_frame_parse(c->buf + c->answer_pos, c->buf_len - c->answer_pos, room, &f);
     int kind;
 
-    if (n == 0 && c->buf_len < c->cfg->preread_bytes_max)
+    if (n == 0 && c->buf_len < c->cfg->preread_bytes_max) {
+      if (c->client_eof)
+        close_with(c, c->answer_reason);   /* no Ping will come: done */
       return;
+    }
     kind = n > 0 ? hop_status_classify(&f, &payload) : HOP_ESTATUS;
     if (kind < 0 || (kind == HOP_STATUS_REQUEST && c->answered_status)) {
       close_with(c, HOP_CLOSE_BAD_STATUS);
@@ -483,6 +486,32 @@ static void on_hold_timer(struct hop_conn *c, uint64_t now_ms)
   }
 }
 
+void hop_conn_refuse(struct hop_conn *c, enum hop_close reason, const char *text, int silent)
+{
+  if (c->state == HOP_CONN_CLOSED || c->state == HOP_CONN_PIPED)
+    return;
+  int was_connecting = c->connecting;
+
+  c->actions_head = c->actions_len = 0;      /* a CONNECT that was not carried out yet */
+  c->connecting = 0;
+  c->server = NULL;
+  if (was_connecting)
+    push(c, HOP_ACT_DROP_BACKEND, NULL, 0);   /* or one that was: abandon it */
+  if (silent || !c->ready) {
+    close_with(c, reason);
+    return;
+  }
+  if (intent_of(c) == HOP_INTENT_STATUS) {
+    c->state = HOP_CONN_ANSWER;
+    c->answer_reason = reason;
+    c->answer_motd = text;
+    c->answer_pos = c->proxy_len + c->peek.pos;
+    answer_status(c);
+    return;
+  }
+  answer(c, reason, text, text);
+}
+
 /* ---- PROXY protocol ----------------------------------------------------------------------- */
 
 /* Before the Minecraft bytes: a PROXY header, accepted only from trusted peers. Returns 1 when
@@ -568,6 +597,7 @@ void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint6
 void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms)
 {
   c->out_used = 0;
+  c->client_eof = 1;
   if (c->state == HOP_CONN_ANSWER) {
     close_with(c, c->answer_reason);
   } else if (c->state == HOP_CONN_WAKING || c->state == HOP_CONN_HOLD) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hop/log.h"
+#include "limits.h"
 #include "shell.h"
 
 static void run_actions(struct hop_session *s);
@@ -143,6 +144,9 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   s->closing = 1;
   if (s->reason == HOP_CLOSE_NONE)
     s->reason = reason;
+  if (s->admitted)
+    hop_limits_release(s->ip_counted ? &s->peer.sa : NULL);
+  s->admitted = 0;
   if (s->greet)
     adopt_proxy_source(s);
   log_session(s);
@@ -439,11 +443,30 @@ static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
   hop_pipe_start(s, bytes, len);
 }
 
+/* Per-IP limits, once the client's intent (and real address) is known. */
+static void check_limits(struct hop_session *s, struct hop_conn *c)
+{
+  const struct hop_limits *l = &s->snap->cfg->limits;
+  enum hop_intent intent = hop_conn_intent(c);
+
+  if (s->limits_checked || intent == HOP_INTENT_NONE || !c->ready)
+    return;
+  s->limits_checked = 1;
+  adopt_proxy_source(s);
+  if (s->over_ip)
+    hop_conn_refuse(c, HOP_CLOSE_SESSION_LIMIT, l->text, l->silent);
+  else if (!hop_limits_rate(l, &s->peer.sa, intent != HOP_INTENT_STATUS &&
+                                              intent != HOP_INTENT_LEGACY,
+                            uv_now(&s->w->loop)))
+    hop_conn_refuse(c, HOP_CLOSE_RATE_LIMITED, l->text, l->silent);
+}
+
 static void run_actions(struct hop_session *s)
 {
   struct hop_conn *c = &s->greet->conn;
   struct hop_action a;
 
+  check_limits(s, c);
   if (!s->server)
     s->server = c->server;     /* routed: its id goes in the log line whatever happens next */
   while (!s->closing && !s->piped && hop_conn_next_action(c, &a)) {
@@ -583,6 +606,25 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   }
   uv_tcp_getpeername(&s->client, &s->peer.sa, &namelen);
   uv_tcp_nodelay(&s->client, 1);
+  {
+    int trusted = hop_cidr_list_match(&cfg->trusted_proxies, &s->peer.sa), over_ip;
+    enum hop_close refused = hop_limits_admit(&cfg->limits, trusted ? NULL : &s->peer.sa,
+                                              &over_ip);
+
+    if (refused != HOP_CLOSE_NONE) {
+      /* one accept, one close: no log line, no buffer (a flood must stay cheap) */
+      hop_metrics_inc(&w->metrics->closes[refused]);
+      s->reason = refused;
+      s->closing = 1;
+      unlink_session(s);
+      uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
+      uv_close((uv_handle_t *)&s->timer, hop_session_on_handle_closed);
+      return;
+    }
+    s->admitted = 1;
+    s->ip_counted = !trusted;
+    s->over_ip = (uint8_t)over_ip;
+  }
   s->greet = greet_new(w, cfg->conn.preread_bytes_max);
   if (!s->greet) {
     hop_session_close(s, HOP_CLOSE_INTERNAL);

@@ -103,7 +103,11 @@ struct hop_session {
   uint8_t lingering;           /* FIN sent after an answer; reading to EOF */
   uint8_t counted;             /* SESSION_BEGIN sent: SESSION_END owed */
   uint8_t client_paused;
-  uint8_t decided;             /* the handshake latency is recorded */       /* greet reads stopped (buffer full) before the hand-off */
+  uint8_t decided;             /* the handshake latency is recorded */
+  uint8_t admitted;            /* counted by the limits: release owed */
+  uint8_t ip_counted;          /* ... per IP as well (s->peer is the socket's peer) */
+  uint8_t over_ip;             /* over the per-IP cap: refused once the intent is known */
+  uint8_t limits_checked;       /* greet reads stopped (buffer full) before the hand-off */
   uint64_t serial;
   struct hop_dir c2b, b2c;
   enum hop_close reason;       /* set once, by hop_session_close() */

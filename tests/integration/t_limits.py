@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Limits: a denied CIDR costs one accept and one close; the global session cap closes at once;
+the per-IP cap and the per-IP status/login token buckets answer the player (a MOTD or a
+Disconnect) with their own close reasons, or drop silently when configured to."""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import harness as h  # noqa: E402
+
+TEXT = 'Slow down, {host}.'
+
+
+def status(hp):
+  c = h.Client(hp.port)
+  c.send(h.handshake('play.example.com', next_state=1) + h.status_request())
+  return c
+
+
+def login(hp):
+  c = h.Client(hp.port)
+  c.send(h.handshake('play.example.com') + h.login_start('Bot'))
+  return c
+
+
+def closed_counter(admin_port, reason):
+  with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % admin_port, timeout=5) as r:
+    for line in r.read().decode().splitlines():
+      if line.startswith('hopper_sessions_closed_total{reason="%s"}' % reason):
+        return int(float(line.rsplit(' ', 1)[1]))
+  return None
+
+
+def test_deny_and_global_cap(binary):
+  be_srv = h.Backend()
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
+                config={'limits': {'deny': ['127.0.0.0/8']}, 'admin': {'listen': '127.0.0.1:0'}})
+  with hp:
+    admin = int(hp.wait_log(msg='admin_listening')['addr'].rsplit(':', 1)[1])
+    for _ in range(5):
+      c = login(hp)
+      h.check_eq(b'', c.wait_eof(), 'denied: closed without a byte')
+      c.close()
+    time.sleep(0.2)
+    h.check_eq(5, closed_counter(admin, 'denied'), 'denied counted')
+    h.check_eq(0, len([r for _, r in hp.records if r and r.get('msg') == 'session']),
+               'no log line per denied connection')
+    h.check_eq(0, be_srv.count(), 'nothing reached the backend')
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
+                config={'limits': {'sessions_max': 2}})
+  with hp:
+    fx = h.fixture('1.20.4-login.bin')
+    held = []
+    for _ in range(2):
+      c = h.Client(hp.port)
+      c.send(fx)
+      held.append((c, be_srv.accept()))
+    c = login(hp)
+    h.check_eq(b'', c.wait_eof(), 'over the global cap: closed at once')
+    c.close()
+    for c, be in held:
+      c.close()
+      be.close()
+    time.sleep(0.3)
+    c = h.Client(hp.port)
+    c.send(fx)
+    be = be_srv.accept()
+    h.check_eq(fx, be.wait_bytes(len(fx)), 'admitted again once sessions ended')
+    c.close()
+    be.close()
+
+
+def test_per_ip_cap_answers(binary):
+  be_srv = h.Backend()
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
+                config={'limits': {'sessions_per_ip_max': 1, 'text': TEXT}})
+  with hp:
+    fx = h.fixture('1.20.4-login.bin')
+    c1 = h.Client(hp.port)
+    c1.send(fx)
+    be = be_srv.accept()
+    c2 = login(hp)
+    text = h.parse_disconnect(c2.wait_eof())['text']
+    h.check('Slow down, play.example.com.' in text, 'Disconnect for the second session', text)
+    h.check_eq('session_limit', hp.session_log(c2).get('reason'), 'reason')
+    c2.close()
+    c1.close()
+    be.close()
+
+
+def test_rate_limits(binary):
+  be_srv = h.Backend()
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
+                config={'limits': {'status_per_s': 1, 'status_burst': 2, 'login_per_s': 1,
+                                   'login_burst': 1, 'text': TEXT}})
+  with hp:
+    for i in range(2):
+      c = status(hp)
+      be = be_srv.accept()
+      c.close()
+      be.close()
+    c = status(hp)
+    frames = c.wait_frames(1)
+    doc = h.parse_status_response(frames[0])
+    h.check('Slow down' in json.dumps(doc), 'the third ping gets the limit MOTD', doc)
+    c.close()
+    h.check_eq('rate_limited', hp.session_log(c).get('reason'), 'status reason')
+    c = login(hp)                       # the login bucket is separate: still has its token
+    be = be_srv.accept()
+    c.close()
+    be.close()
+    c = login(hp)
+    text = h.parse_disconnect(c.wait_eof())['text']
+    h.check('Slow down' in text, 'the second login is told', text)
+    h.check_eq('rate_limited', hp.session_log(c).get('reason'), 'login reason')
+    c.close()
+    time.sleep(1.2)                     # one token back
+    c = login(hp)
+    be = be_srv.accept()
+    c.close()
+    be.close()
+
+
+def test_silent(binary):
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], '127.0.0.1:9')],
+                config={'limits': {'status_per_s': 1, 'status_burst': 1, 'silent': True}})
+  with hp:
+    first = status(hp)
+    first.wait_frames(1)           # answered (offline MOTD): its token is spent
+    first.close()
+    c = status(hp)
+    h.check_eq(b'', c.wait_eof(), 'silent: no answer')
+    c.close()
+
+
+if __name__ == '__main__':
+  h.main([test_deny_and_global_cap, test_per_ip_cap_answers, test_rate_limits, test_silent])
