@@ -424,6 +424,57 @@ static void bind_texts(struct hop_config *c)
     c->conn.refused_disconnect[i] = c->texts[TEXT_REFUSED_COOLDOWN + i];
 }
 
+/* Deployment details from the environment, as Kubernetes and systemd users expect; each
+ * replaces its config value and is validated as if it were in the file:
+ * HOPPER_LISTEN (comma-separated), HOPPER_WORKERS, HOPPER_ADMIN_LISTEN, HOPPER_STORE_PATH,
+ * HOPPER_API_BASE_URL, HOPPER_LOG_FORMAT, HOPPER_LOG_LEVEL. Secrets have their own variables
+ * (HOPPER_API_TOKEN, HOPPER_API_TOKEN_FILE) and never enter the config. */
+static cJSON *env_overrides(cJSON *root)
+{
+  static const struct { const char *var, *section, *key; } map[] = {
+    { "HOPPER_WORKERS", NULL, "workers" },
+    { "HOPPER_ADMIN_LISTEN", "admin", "listen" },
+    { "HOPPER_STORE_PATH", "store", "path" },
+    { "HOPPER_API_BASE_URL", "api", "base_url" },
+    { "HOPPER_LOG_FORMAT", "log", "format" },
+    { "HOPPER_LOG_LEVEL", "log", "level" },
+  };
+  const char *listen = getenv("HOPPER_LISTEN");
+
+  if (!cJSON_IsObject(root))
+    return root;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    const char *v = getenv(map[i].var);
+    cJSON *obj = root, *val;
+
+    if (!v || !*v)
+      continue;
+    if (map[i].section) {
+      obj = cJSON_GetObjectItemCaseSensitive(root, map[i].section);
+      if (!cJSON_IsObject(obj)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, map[i].section);
+        obj = cJSON_AddObjectToObject(root, map[i].section);
+      }
+    }
+    val = strcmp(map[i].key, "workers") == 0 ? cJSON_Parse(v) : cJSON_CreateString(v);
+    if (!val)
+      val = cJSON_CreateString(v);   /* not a number: validation says so */
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, map[i].key);
+    cJSON_AddItemToObject(obj, map[i].key, val);
+  }
+  if (listen && *listen) {
+    cJSON *arr = cJSON_CreateArray();
+    char *copy = strdup(listen), *save = NULL;
+
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+      cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+    free(copy);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "listen");
+    cJSON_AddItemToObject(root, "listen", arr);
+  }
+  return root;
+}
+
 int hop_config_parse(const char *name, const char *json, size_t json_len, struct hop_config *out,
                      char *err, size_t err_bytes)
 {
@@ -447,13 +498,13 @@ int hop_config_parse(const char *name, const char *json, size_t json_len, struct
   while (end && end < json + json_len && (*end == ' ' || *end == '\t' || *end == '\n' ||
                                           *end == '\r'))
     end++;
-  if (end && end < json + json_len && *end != '\0') {
+  if (end && end < json + json_len) {      /* a NUL is not the end of a file either */
     cJSON_Delete(root);
     rc = jp_fail(&jp, "", "unexpected bytes after the JSON document (byte %zu)",
                  (size_t)(end - json));
     goto done;
   }
-  rc = parse_top(&jp, root, out);
+  rc = parse_top(&jp, env_overrides(root), out);
   cJSON_Delete(root);
   bind_texts(out);
 done:
@@ -536,5 +587,7 @@ int hop_routes_parse(const char *name, const char *json, size_t json_len,
   else
     *out = t;
   cJSON_Delete(root);
+  if (rc == -ENOMEM)
+    jp_fail(&jp, "", "out of memory");
   return rc;
 }

@@ -60,8 +60,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   struct probe *p = h->data;
 
   (void)suggested;
-  if (p->in_cap - p->in_len < 4096 && p->in_cap < RESPONSE_MAX) {
+  if (p->in_cap - p->in_len < 4096 && p->in_cap < RESPONSE_MAX + 8) {
     size_t cap = p->in_cap ? p->in_cap * 2 : 8192;
+
+    if (cap > RESPONSE_MAX + 8)
+      cap = RESPONSE_MAX + 8;    /* the frame's length prefix and packet id come on top */
     uint8_t *grown = realloc(p->in, cap);
 
     if (grown) {
