@@ -19,7 +19,16 @@
   X(ENOSPACE,   -1013, "output buffer too small")                               \
   X(ENOROUTE,   -1014, "no route for server address")                           \
   X(ECONFIG,    -1015, "invalid configuration")                                 \
-  X(ESTRING,    -1016, "string too long or not valid UTF-8")
+  X(ESTRING,    -1016, "string too long or not valid UTF-8")                    \
+  X(EPROXYSIG,  -1100, "not a PROXY protocol header")                           \
+  X(EPROXYV1,   -1101, "malformed PROXY v1 line")                               \
+  X(EPROXYLONG, -1102, "PROXY v1 line without CRLF in 107 bytes")               \
+  X(EPROXYVER,  -1103, "unsupported PROXY v2 version or command")               \
+  X(EPROXYFAM,  -1104, "invalid PROXY v2 address family or transport")          \
+  X(EPROXYLEN,  -1105, "PROXY v2 length shorter than its addresses")            \
+  X(EPROXYTLV,  -1106, "PROXY v2 TLV runs past the header")                     \
+  X(EPROXYBIG,  -1107, "PROXY header longer than allowed")                      \
+  X(ECIDR,      -1108, "invalid IP address or CIDR prefix")
 
 enum hop_err {
 #define X(name, code, text) HOP_##name = (code),

@@ -10,32 +10,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hop/err.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-/* Error codes, in -1100..-1119 beside err.h's -1000..-1099 (to be folded into HOP_ERR_MAP). */
-#define HOP_PROXY_ERR_MAP(X)                                                    \
-  X(EPROXYSIG,  -1100, "not a PROXY protocol header")                           \
-  X(EPROXYV1,   -1101, "malformed PROXY v1 line")                               \
-  X(EPROXYLONG, -1102, "PROXY v1 line without CRLF in 107 bytes")               \
-  X(EPROXYVER,  -1103, "unsupported PROXY v2 version or command")               \
-  X(EPROXYFAM,  -1104, "invalid PROXY v2 address family or transport")          \
-  X(EPROXYLEN,  -1105, "PROXY v2 length shorter than its addresses")            \
-  X(EPROXYTLV,  -1106, "PROXY v2 TLV runs past the header")                     \
-  X(EPROXYBIG,  -1107, "PROXY header longer than allowed")                      \
-  X(ECIDR,      -1108, "invalid IP address or CIDR prefix")
-
-enum hop_proxy_err {
-#define X(name, code, text) HOP_##name = (code),
-  HOP_PROXY_ERR_MAP(X)
-#undef X
-};
-
-/* Text for one of the codes above, or NULL for any other code. */
-const char *hop_proxy_strerror(int err);
-
-/* Short, stable name ("EPROXYSIG"), or NULL. */
-const char *hop_proxy_err_name(int err);
+/* Errors are HOP_EPROXY* and HOP_ECIDR in err.h. */
 
 #define HOP_PROXY_V1_BYTES_MAX     107          /* spec: "PROXY UNKNOWN <v6> <v6> 65535 65535\r\n" */
 #define HOP_PROXY_V2_BYTES_MAX     (16 + 65535) /* signature, version, family, u16 length */

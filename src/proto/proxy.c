@@ -23,25 +23,6 @@ static const uint8_t v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
                                     0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 static const char v1_sig[] = "PROXY";
 
-const char *hop_proxy_strerror(int err)
-{
-  switch (err) {
-#define X(name, code, text) case HOP_##name: return text;
-    HOP_PROXY_ERR_MAP(X)
-#undef X
-  default: return NULL;
-  }
-}
-
-const char *hop_proxy_err_name(int err)
-{
-  switch (err) {
-#define X(name, code, text) case HOP_##name: return #name;
-    HOP_PROXY_ERR_MAP(X)
-#undef X
-  default: return NULL;
-  }
-}
 
 int hop_proxy_detect(const uint8_t *p, size_t len)
 {

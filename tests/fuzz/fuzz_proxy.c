@@ -58,7 +58,7 @@ static void fuzz_header(const uint8_t *data, size_t size, uint8_t mode)
   int det = hop_proxy_detect(data, size);
   int decided = 0;
 
-  if (rw < 0 && hop_proxy_strerror(rw) == NULL)
+  if (rw < 0 && hop_err_text(rw) == NULL)
     abort();                           /* only our own codes */
   if ((det == HOP_PROXY_NO) != (rw == HOP_EPROXYSIG) || (det == HOP_PROXY_MORE && rw != 0))
     abort();
