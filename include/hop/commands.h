@@ -23,7 +23,7 @@ int hop_command_run(uv_loop_t *loop, char *const *argv, hop_command_cb cb, void 
 /* Sends `signum` to a running command. */
 int hop_command_kill(struct hop_command *cmd, int signum);
 
-/* Forgets the callback: the command runs on, its exit is reaped silently. */
+/* Forgets the command: it runs on, its callback never runs, and `cmd` is freed. */
 void hop_command_detach(struct hop_command *cmd);
 
 #endif

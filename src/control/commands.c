@@ -64,5 +64,8 @@ int hop_command_kill(struct hop_command *cmd, int signum)
 void hop_command_detach(struct hop_command *cmd)
 {
   cmd->cb = NULL;
-  uv_unref((uv_handle_t *)&cmd->proc);   /* a server we started must not keep hopper running */
+  /* Closing the handle stops watching the child without killing it: a server we started keeps
+   * running and no longer keeps hopper's loop alive. */
+  if (!uv_is_closing((uv_handle_t *)&cmd->proc))
+    uv_close((uv_handle_t *)&cmd->proc, on_closed);
 }

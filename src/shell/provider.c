@@ -157,8 +157,12 @@ void hop_provider_stop(struct hop_provider *p)
 {
   p->stopping = 1;
   for (size_t i = 0; i < p->procs_len; i++)
-    if (p->procs[i].cmd)
+    if (p->procs[i].cmd) {
       hop_command_detach(p->procs[i].cmd);   /* servers we started keep running */
+      free(p->procs[i].ctx);
+      p->procs[i].cmd = NULL;
+      p->procs[i].ctx = NULL;
+    }
   if (p->outbox)
     hop_outbox_free(p->outbox);
   p->outbox = NULL;

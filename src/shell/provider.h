@@ -22,6 +22,7 @@ struct proc {                  /* a start_cmd still running, or a stop_cmd */
   struct hop_command *cmd;
   int stopping;                /* we asked it to stop: its exit completes the stop */
   int is_stop_cmd;
+  void *ctx;                   /* the exit callback's argument, freed if we stop first */
 };
 
 struct hop_provider {

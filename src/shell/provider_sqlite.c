@@ -179,18 +179,22 @@ static void on_command_exit(void *arg, int64_t status, int sig)
   struct exit_ctx *x = arg;
   struct hop_provider *p = x->p;
   struct proc *pr = proc_find(p, x->id, x->is_stop);
-  int stopping = pr && pr->stopping;
+  int stopping = pr ? pr->stopping : 0;
   enum hop_state state;
 
-  if (pr)
+  if (pr) {
     pr->cmd = NULL;
+    pr->ctx = NULL;
+  }
   if (p->stopping) {
     free(x);
     return;
   }
   log_exit(x->is_stop ? "stop_cmd_exited" : "start_cmd_exited", x->id, status, sig);
   state = hop_farmctl_state(p->fc, x->id);
-  if (x->is_stop)
+  if (stopping == 2)
+    ;                          /* stopped by stop_cmd, which reports it */
+  else if (x->is_stop)
     hop_farmctl_stop_result(p->fc, x->id, status == 0 && sig == 0);
   else if (stopping)
     hop_farmctl_stop_result(p->fc, x->id, 1);
@@ -216,8 +220,10 @@ static int run(struct hop_provider *p, const char *id, char **argv, int is_stop)
   x->is_stop = is_stop;
   snprintf(x->id, sizeof x->id, "%s", id);
   rc = hop_command_run(p->loop, argv, on_command_exit, x, &pr->cmd);
+  pr->ctx = x;
   if (rc < 0) {
     pr->cmd = NULL;
+    pr->ctx = NULL;
     free(x);
     hop_log_msg(HOP_LOG_ERROR, is_stop ? "stop_cmd_failed" : "start_cmd_failed", uv_strerror(rc));
   }
@@ -253,7 +259,7 @@ static void op_stop(void *ctx, const char *id, uint32_t sessions)
   (void)sessions;
   if (srv && srv->stop_cmd) {
     if (started)
-      hop_command_detach(started->cmd), started->cmd = NULL;
+      started->stopping = 2;   /* stop_cmd reports the stop; this exit is only reaped */
     if (run(p, id, srv->stop_cmd, 1) < 0)
       hop_farmctl_stop_result(p->fc, id, 0);
   } else if (started) {

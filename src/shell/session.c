@@ -144,13 +144,14 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   s->closing = 1;
   if (s->reason == HOP_CLOSE_NONE)
     s->reason = reason;
+  hop_metrics_inc(&s->w->metrics->closes[s->reason]);   /* before the log line: a reader of
+                                                            the line finds it counted */
   if (s->admitted)
     hop_limits_release(s->ip_counted ? &s->peer.sa : NULL);
   s->admitted = 0;
   if (s->greet)
     adopt_proxy_source(s);
   log_session(s);
-  hop_metrics_inc(&s->w->metrics->closes[s->reason]);
   if (s->piped && s->server)
     hop_metrics_session_end(s->server->id, s->bytes_c2b, s->bytes_b2c);
   if (s->counted)
