@@ -75,7 +75,8 @@ async function main () {
     return 'sleeping, pid ' + wa.pids()[0] + ' gone'
   })
   await t.check('servers.state went sleeping -> starting -> running -> stopping -> sleeping', async () => {
-    await H.sleep(300)
+    // the recorder runs `hopper servers list` in a loop, slowly under sanitizers: let it catch up
+    await E.until(() => rec.seq[rec.seq.length - 1] === 'sleeping', 10000, 'the recorder to see sleeping')
     const seq = rec.stop()
     // "stopping" can be shorter than one sample; everything else must show, in this order.
     const want = ['sleeping', 'starting', 'running', 'stopping', 'sleeping']
