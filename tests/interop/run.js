@@ -345,8 +345,9 @@ class Hopper {
   }
 
   sessionLine (clientPort, ms) {
-    return this.waitLine(f => f.msg === 'session' && typeof f.client === 'string' && f.client.endsWith(':' + clientPort),
-      'msg=session client=...:' + clientPort, ms || T.logLine)
+    // Ports are reused on loopback, so a line once returned is never returned again.
+    return this.waitLine(f => f.msg === 'session' && !f._taken && typeof f.client === 'string' && f.client.endsWith(':' + clientPort),
+      'msg=session client=...:' + clientPort, ms || T.logLine).then(f => { f._taken = true; return f })
   }
 
   tail (n) {

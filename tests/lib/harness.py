@@ -472,7 +472,11 @@ class Hopper:
       client = client.local
     elif isinstance(client, socket.socket):
       client = client.getsockname()
-    return self.wait_log(msg='session', client=addr_str(client), timeout=timeout, **fields)
+    # Ports are reused on loopback, so a line once returned is never returned again.
+    r = self.wait_log(lambda r: not r.get('_taken'), msg='session', client=addr_str(client),
+                      timeout=timeout, **fields)
+    r['_taken'] = True
+    return r
 
   def send_signal(self, sig):
     self.proc.send_signal(sig)

@@ -404,8 +404,9 @@ class Hopper {
   }
 
   sessionLine (clientPort, ms) {
-    return this.waitLine(f => f.msg === 'session' && typeof f.client === 'string' && f.client.endsWith(':' + clientPort),
-      ms || 5000, { what: 'msg=session client=...:' + clientPort })
+    // Ports are reused on loopback, so a line once returned is never returned again.
+    return this.waitLine(f => f.msg === 'session' && !f._taken && typeof f.client === 'string' && f.client.endsWith(':' + clientPort),
+      ms || 5000, { what: 'msg=session client=...:' + clientPort }).then(f => { f._taken = true; return f })
   }
 
   tail (n) {
