@@ -14,6 +14,7 @@ static int usage(FILE *to)
   fprintf(to, "usage: hopper --config FILE      run the gateway\n"
               "       hopper check-config FILE  validate FILE and exit\n"
               "       hopper servers ...        edit the embedded provider's servers\n"
+              "       hopper bans list|add|lift  show, add or lift temporary IP bans\n"
               "       hopper --version\n");
   return to == stdout ? 0 : 2;
 }
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 {
   if (argc >= 2 && strcmp(argv[1], "servers") == 0)
     return hop_cli_servers(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "bans") == 0)
+    return hop_cli_bans(argc - 2, argv + 2);
   if (argc == 3 && strcmp(argv[1], "check-config") == 0)
     return check_config(argv[2]);
   if (argc == 3 && (strcmp(argv[1], "--config") == 0 || strcmp(argv[1], "-c") == 0))

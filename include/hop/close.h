@@ -33,6 +33,7 @@
   X(PROXY_MALFORMED,     "proxy_malformed")                                                   \
   X(DENIED,              "denied")               /* the client is in limits.deny */           \
   X(SESSION_LIMIT,       "session_limit")        /* limits.sessions_max or _per_ip_max */     \
+  X(BANNED,              "banned")               /* a temporary ban (limits.ban): one accept, one close */ \
   X(RATE_LIMITED,        "rate_limited")         /* the client's status or login bucket ran dry */ \
   X(DRAIN,               "drain")                /* still open when the drain time ran out */ \
   X(INTERNAL,            "internal")             /* out of memory or a libuv failure */

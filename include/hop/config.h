@@ -41,6 +41,9 @@ struct hop_config {
     uint32_t login_per_s, login_burst;     /* logins and transfers per IP; 0 = off */
     struct hop_cidr_list deny;         /* refused at accept: one accept, one close */
     int silent;                        /* refuse without an answer */
+    uint32_t ban_strikes;              /* strikes within ban_window_s that ban an IP; 0 = off */
+    uint32_t ban_window_s, ban_s;      /* the window, and how long a ban lasts */
+    struct hop_cidr_list ban_exempt;   /* never struck or banned */
     char *text;                        /* the answer (MOTD or Disconnect) */
   } limits;
   struct hop_cidr_list trusted_proxies;   /* peers whose PROXY headers are believed */

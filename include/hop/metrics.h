@@ -46,6 +46,7 @@ void hop_metrics_fetch(enum hop_fetch_result r);
 void hop_metrics_wake(const char *result);    /* "started", "joined", "refused_quota", ... */
 void hop_metrics_wake_ready(uint64_t wait_ms, int ok);
 void hop_metrics_outbox(uint64_t depth, uint64_t dropped);
+void hop_metrics_bans(uint64_t active, uint64_t made);    /* stored bans in force; made here */
 
 /* Readiness: a snapshot is loaded and we are not draining. */
 void hop_metrics_set_ready(int ready);   /* ignored once draining */

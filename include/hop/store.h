@@ -12,7 +12,9 @@
  *              fetched_at INTEGER NOT NULL)                    the last good API document
  *   status_cache(server_id TEXT PRIMARY KEY, status_json TEXT NOT NULL, seen_at INTEGER NOT NULL)
  *   outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
- *          body TEXT NOT NULL, created_at INTEGER NOT NULL)   events not yet accepted by the API */
+ *          body TEXT NOT NULL, created_at INTEGER NOT NULL)   events not yet accepted by the API
+ *   bans(ip TEXT PRIMARY KEY, until_ms INTEGER NOT NULL,      temporary IP bans (v2); unix ms
+ *        reason TEXT NOT NULL, strikes INTEGER NOT NULL, created_ms INTEGER NOT NULL) */
 #ifndef HOP_STORE_H
 #define HOP_STORE_H
 
@@ -21,7 +23,7 @@
 
 #include <uv.h>
 
-#define HOP_STORE_SCHEMA_VERSION 1
+#define HOP_STORE_SCHEMA_VERSION 2
 
 struct sqlite3;
 struct hop_store;
@@ -53,6 +55,10 @@ int hop_store_submit(struct hop_store *st, struct hop_store_job *job);
  * async handle closes the libuv way: run the loop once more (uv_run, any mode) before
  * uv_loop_close(), which otherwise returns UV_EBUSY, and the store's memory is freed then. */
 void hop_store_close(struct hop_store *st);
+
+/* mkdir -p of the directory part of `path` (also used by the CLI). Returns 0 or a negative
+ * errno code with `err` filled. */
+int hop_store_make_dirs(const char *path, char *err, size_t err_bytes);
 
 /* Runs the schema migrations on an open connection (also used by the CLI). Returns 0 or a
  * negative code with `err` filled. */
@@ -147,5 +153,26 @@ void hop_store_servers_prepare(struct hop_store_servers *x, int op);
 int hop_store_servers_prepare_set_state(struct hop_store_servers *x, const char *id,
                                         const char *state);
 void hop_store_servers_clear(struct hop_store_servers *x);
+
+/* Temporary IP bans. One SYNC job stores new bans, drops expired rows (when `purge`) and returns
+ * every ban in force, so the caller can also learn of bans added or lifted by other processes
+ * (the `hopper bans` CLI). */
+struct hop_store_ban_row {
+  char ip[46];                 /* textual IPv4 or IPv6 */
+  char reason[24];             /* a close reason name, or "operator" */
+  int64_t until_ms;            /* unix ms */
+  uint32_t strikes;
+};
+struct hop_store_bans {
+  struct hop_store_job job;
+  struct hop_store_ban_row *save;      /* in: owned by the caller */
+  size_t save_len;
+  int64_t now_ms;                      /* in: unix ms */
+  int purge;                           /* in: delete rows that ran out */
+  struct hop_store_ban_row *rows;      /* out: bans in force, by ip */
+  size_t len;
+};
+void hop_store_bans_prepare(struct hop_store_bans *x, int64_t now_ms);
+void hop_store_bans_clear(struct hop_store_bans *x);
 
 #endif

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "hop/admin.h"
+#include "hop/bans.h"
 #include "hop/config.h"
 #include "hop/farm.h"
 #include "hop/log.h"
@@ -104,7 +105,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     body = servers_json(&len);
     return reply(c, MHD_HTTP_OK, "application/json", body, len);
   }
-  return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: /metrics /healthz /readyz /servers\n");
+  if (strcmp(url, "/bans") == 0) {
+    body = hop_bans_json(&len);
+    return reply(c, MHD_HTTP_OK, "application/json", body, len);
+  }
+  return reply_text(c, MHD_HTTP_NOT_FOUND,
+                    "not found: /metrics /healthz /readyz /servers /bans\n");
 }
 
 int hop_admin_start(const char *listen, struct hop_admin **out, char *err, size_t err_bytes)

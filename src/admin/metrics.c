@@ -34,6 +34,7 @@ static size_t wakes_len;
 static struct hop_hist wake_wait;
 static _Atomic uint64_t wake_ready_ok, wake_ready_failed;
 static _Atomic uint64_t outbox_depth, outbox_dropped;
+static _Atomic uint64_t bans_active, bans_made;
 static _Atomic int ready;
 
 static void init(void)
@@ -168,6 +169,12 @@ void hop_metrics_outbox(uint64_t depth, uint64_t dropped)
 {
   atomic_store(&outbox_depth, depth);
   atomic_store(&outbox_dropped, dropped);
+}
+
+void hop_metrics_bans(uint64_t active, uint64_t made)
+{
+  atomic_store(&bans_active, active);
+  atomic_store(&bans_made, made);
 }
 
 static _Atomic int draining;
@@ -326,6 +333,11 @@ char *hop_metrics_render(size_t *len)
           "# TYPE hopper_outbox_dropped_total counter\nhopper_outbox_dropped_total %llu\n",
       (unsigned long long)atomic_load(&outbox_depth),
       (unsigned long long)atomic_load(&outbox_dropped));
+  put(&o, "# HELP hopper_bans Temporary IP bans in force (as last stored).\n"
+          "# TYPE hopper_bans gauge\nhopper_bans %llu\n"
+          "# HELP hopper_bans_total Temporary IP bans this process made.\n"
+          "# TYPE hopper_bans_total counter\nhopper_bans_total %llu\n",
+      (unsigned long long)atomic_load(&bans_active), (unsigned long long)atomic_load(&bans_made));
   if (o.oom) {
     free(o.p);
     return NULL;

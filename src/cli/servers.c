@@ -11,6 +11,7 @@
 #include "hop/cli.h"
 #include "hop/config.h"
 #include "hop/store.h"
+#include "db.h"
 
 static const char usage[] =
   "usage: hopper servers [--db FILE | --config FILE] list\n"
@@ -26,52 +27,6 @@ static const char usage[] =
 struct row {
   cJSON *obj;                  /* the server as the gateway reads it */
 };
-
-/* ---- The file ----------------------------------------------------------------------------- */
-
-static sqlite3 *open_db(const char *path)
-{
-  sqlite3 *db = NULL;
-  char err[256];
-
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-    fprintf(stderr, "hopper: %s: %s\n", path, db ? sqlite3_errmsg(db) : "cannot open");
-    sqlite3_close(db);
-    return NULL;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  if (hop_store_migrate(db, err, sizeof err) < 0) {
-    fprintf(stderr, "hopper: %s: %s\n", path, err);
-    sqlite3_close(db);
-    return NULL;
-  }
-  return db;
-}
-
-static const char *db_path(int *argc, char ***argv, char *buf, size_t cap)
-{
-  const char *path = "var/hopper.db";
-
-  if (*argc >= 2 && strcmp((*argv)[0], "--db") == 0) {
-    path = (*argv)[1];
-    *argc -= 2;
-    *argv += 2;
-  } else if (*argc >= 2 && strcmp((*argv)[0], "--config") == 0) {
-    struct hop_config cfg;
-    char err[HOP_CONFIG_ERR_BYTES];
-
-    if (hop_config_load((*argv)[1], &cfg, err, sizeof err) < 0) {
-      fprintf(stderr, "hopper: %s\n", err);
-      return NULL;
-    }
-    snprintf(buf, cap, "%s", cfg.store_path ? cfg.store_path : path);
-    hop_config_free(&cfg);
-    path = buf;
-    *argc -= 2;
-    *argv += 2;
-  }
-  return path;
-}
 
 /* ---- Rows as JSON ------------------------------------------------------------------------- */
 
@@ -356,7 +311,7 @@ static int cmd_rm(sqlite3 *db, const char *id)
 int hop_cli_servers(int argc, char **argv)
 {
   char buf[4096];
-  const char *path = db_path(&argc, &argv, buf, sizeof buf);
+  const char *path = hop_cli_db_path(&argc, &argv, buf, sizeof buf);
   sqlite3 *db;
   int rc;
 
@@ -364,7 +319,7 @@ int hop_cli_servers(int argc, char **argv)
     return 1;
   if (argc < 1)
     return fputs(usage, stderr), 2;
-  if (!(db = open_db(path)))
+  if (!(db = hop_cli_db_open(path)))
     return 1;
   if (strcmp(argv[0], "list") == 0)
     rc = cmd_list(db);

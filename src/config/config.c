@@ -109,15 +109,58 @@ static int parse_timeouts(const struct jp *jp, const cJSON *root, struct hop_con
   return 0;
 }
 
+/* An array of addresses or CIDRs at `path` (absent or null: none) into `list`. */
+static int parse_cidrs(const struct jp *jp, const char *path, const cJSON *v,
+                       struct hop_cidr_list *list)
+{
+  const cJSON *e;
+  int i = 0, err;
+
+  if (!v || cJSON_IsNull(v))
+    return 0;
+  if (!cJSON_IsArray(v))
+    return jp_fail(jp, path, "expected an array of CIDRs");
+  cJSON_ArrayForEach(e, v) {
+    char at[JP_PATH_BYTES];
+
+    jp_index(at, path, i++);
+    if (!cJSON_IsString(e))
+      return jp_fail(jp, at, "expected a string");
+    err = hop_cidr_list_add(list, e->valuestring);
+    if (err == -ENOMEM)
+      return err;
+    if (err)
+      return jp_fail(jp, at, "expected an address or CIDR (\"10.0.0.0/8\", \"2001:db8::/32\")");
+  }
+  return 0;
+}
+
+/* limits.ban: strikes within a window earn a temporary ban (docs/bans.md). */
+static int parse_ban(const struct jp *jp, const cJSON *limits, struct hop_config *c)
+{
+  static const char *const keys[] = { "strikes", "window_s", "duration_s", "exempt", NULL };
+  const cJSON *b = NULL;
+  int err;
+
+  if ((err = jp_object(jp, "limits", limits, "ban", &b)) || !b)
+    return err;
+  if ((err = jp_only_keys(jp, "limits.ban", b, keys)) ||
+      (err = jp_uint(jp, "limits.ban", b, "strikes", 0, 1000000, &c->limits.ban_strikes)) ||
+      (err = jp_uint(jp, "limits.ban", b, "window_s", 1, 86400, &c->limits.ban_window_s)) ||
+      (err = jp_uint(jp, "limits.ban", b, "duration_s", 1, 31536000, &c->limits.ban_s)))
+    return err;
+  return parse_cidrs(jp, "limits.ban.exempt", cJSON_GetObjectItemCaseSensitive(b, "exempt"),
+                     &c->limits.ban_exempt);
+}
+
 static int parse_limits(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   static const char *const keys[] = { "preread_bytes_max", "address_bytes_max", "sessions_max",
                                       "sessions_per_ip_max", "status_per_s", "status_burst",
                                       "login_per_s", "login_burst", "deny", "silent", "text",
-                                      NULL };
-  const cJSON *l = NULL, *deny, *e;
+                                      "ban", NULL };
+  const cJSON *l = NULL;
   const char *text = NULL;
-  int i = 0;
   uint32_t preread = (uint32_t)c->conn.preread_bytes_max;
   uint32_t address = (uint32_t)c->conn.address_bytes_max;
   int err;
@@ -142,17 +185,10 @@ static int parse_limits(const struct jp *jp, const cJSON *root, struct hop_confi
     if (!(c->limits.text = strdup(text)))
       return -ENOMEM;
   }
-  deny = cJSON_GetObjectItemCaseSensitive(l, "deny");
-  if (deny && !cJSON_IsArray(deny))
-    return jp_fail(jp, "limits.deny", "expected an array of CIDRs");
-  cJSON_ArrayForEach(e, deny) {
-    char at[JP_PATH_BYTES];
-
-    jp_index(at, "limits.deny", i++);
-    if (!cJSON_IsString(e) || (err = hop_cidr_list_add(&c->limits.deny, e->valuestring)) == -ENOMEM
-        || err)
-      return err == -ENOMEM ? err : jp_fail(jp, at, "expected an address or CIDR");
-  }
+  if ((err = parse_cidrs(jp, "limits.deny", cJSON_GetObjectItemCaseSensitive(l, "deny"),
+                         &c->limits.deny)) ||
+      (err = parse_ban(jp, l, c)))
+    return err;
   if (address > preread)
     return jp_fail(jp, "limits.address_bytes_max", "larger than limits.preread_bytes_max");
   c->conn.preread_bytes_max = preread;
@@ -251,28 +287,12 @@ static int parse_answers(const struct jp *jp, const cJSON *root, struct hop_conf
 
 static int parse_proxies(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "trusted_proxies"), *e;
-  int i = 0, err;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "trusted_proxies");
+  int err;
 
   if ((err = jp_bool(jp, "", root, "proxy_protocol_required", &c->proxy_required)))
     return err;
-  if (!v || cJSON_IsNull(v))
-    return 0;
-  if (!cJSON_IsArray(v))
-    return jp_fail(jp, "trusted_proxies", "expected an array of CIDRs");
-  cJSON_ArrayForEach(e, v) {
-    char at[JP_PATH_BYTES];
-
-    jp_index(at, "trusted_proxies", i++);
-    if (!cJSON_IsString(e))
-      return jp_fail(jp, at, "expected a string");
-    err = hop_cidr_list_add(&c->trusted_proxies, e->valuestring);
-    if (err == -ENOMEM)
-      return err;
-    if (err)
-      return jp_fail(jp, at, "expected an address or CIDR (\"10.0.0.0/8\", \"2001:db8::/32\")");
-  }
-  return 0;
+  return parse_cidrs(jp, "trusted_proxies", v, &c->trusted_proxies);
 }
 
 static int parse_farm(const struct jp *jp, const cJSON *root, struct hop_config *c)
@@ -394,6 +414,8 @@ static int set_defaults(struct hop_config *c)
   c->proxy_required = 1;
   c->limits.status_burst = 20;
   c->limits.login_burst = 5;
+  c->limits.ban_window_s = 60;
+  c->limits.ban_s = 600;
   if (!(c->limits.text = strdup("Too many connections from your address. Try again in a "
                                 "moment.")))
     return -ENOMEM;
@@ -556,6 +578,7 @@ void hop_config_free(struct hop_config *c)
   free(c->admin_listen);
   hop_cidr_list_free(&c->trusted_proxies);
   hop_cidr_list_free(&c->limits.deny);
+  hop_cidr_list_free(&c->limits.ban_exempt);
   free(c->limits.text);
   memset(c, 0, sizeof *c);
 }

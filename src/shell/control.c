@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hop/admin.h"
+#include "hop/bans.h"
 #include "hop/control.h"
 #include "hop/metrics.h"
 #include "hop/farmctl.h"
@@ -35,6 +36,7 @@ struct control {
   struct hop_farmctl *farm;
   struct hop_provider *provider;
   struct hop_admin *admin;
+  struct hop_bans *bans;
 };
 
 struct reload {
@@ -164,6 +166,7 @@ static void on_worker_idle(uv_async_t *a)
     hop_provider_stop(ctl->provider);
   if (ctl->farm)
     hop_farmctl_stop(ctl->farm);
+  hop_bans_stop(ctl->bans);
   uv_close((uv_handle_t *)&ctl->idle, NULL);
   uv_close((uv_handle_t *)&ctl->sig_hup, NULL);
   uv_close((uv_handle_t *)&ctl->sig_term, NULL);
@@ -311,19 +314,55 @@ static void on_tick(uv_timer_t *t)
   (void)t;
 }
 
-/* The store, the farm and the provider; then the first routes, before any worker accepts. */
-static int start_managed(struct control *ctl, struct hop_settings *st)
+/* Runs the loop until done(ctl) or for at most ms: a start-up step that must not keep the port
+ * closed forever. */
+static void wait_for(struct control *ctl, int (*done)(struct control *), uint64_t ms)
 {
-  const struct hop_config *cfg = &st->cfg;
+  uint64_t deadline = uv_now(ctl->loop) + ms;
+
+  uv_timer_start(&ctl->drain_timer, on_tick, 100, 100);   /* each turn below ends in 100 ms */
+  while (!done(ctl) && uv_now(ctl->loop) < deadline)
+    uv_run(ctl->loop, UV_RUN_ONCE);
+  uv_timer_stop(&ctl->drain_timer);
+}
+
+static int bans_loaded(struct control *ctl)
+{
+  return hop_bans_loaded(ctl->bans);
+}
+
+static int provider_ready(struct control *ctl)
+{
+  return hop_provider_ready(ctl->provider);
+}
+
+/* hopper's SQLite file, for a managed provider or for bans; stored bans are in force before
+ * any worker accepts. */
+static int start_store(struct control *ctl, const struct hop_config *cfg)
+{
   const char *path = cfg->store_path ? cfg->store_path : "var/hopper.db";
   char err[HOP_CONFIG_ERR_BYTES] = "";
-  uint64_t deadline;
   int rc;
 
+  if (!ctl->managed && !cfg->limits.ban_strikes)
+    return 0;
   if ((rc = hop_store_open(ctl->loop, path, &ctl->store, err, sizeof err)) < 0) {
     hop_log_msg(HOP_LOG_ERROR, "store_failed", err);
     return rc;
   }
+  if (!(ctl->bans = hop_bans_start(ctl->loop, ctl->store)))
+    return -ENOMEM;
+  wait_for(ctl, bans_loaded, 5000);
+  return 0;
+}
+
+/* The farm and the provider; then the first routes, before any worker accepts. */
+static int start_managed(struct control *ctl, struct hop_settings *st)
+{
+  const struct hop_config *cfg = &st->cfg;
+  char err[HOP_CONFIG_ERR_BYTES] = "";
+  int rc;
+
   ctl->farm = hop_farmctl_new(ctl->loop, ctl->workers, ctl->workers_len, &cfg->farm);
   if (!ctl->farm)
     return -ENOMEM;
@@ -337,11 +376,7 @@ static int start_managed(struct control *ctl, struct hop_settings *st)
   }
   /* Serve the first known routes (the store's, or the API's first answer), waiting a bounded
    * time: an API that is down with nothing stored must not keep the port closed. */
-  deadline = uv_now(ctl->loop) + 5000;
-  uv_timer_start(&ctl->drain_timer, on_tick, 100, 100);   /* each turn below ends in 100 ms */
-  while (!hop_provider_ready(ctl->provider) && uv_now(ctl->loop) < deadline)
-    uv_run(ctl->loop, UV_RUN_ONCE);
-  uv_timer_stop(&ctl->drain_timer);
+  wait_for(ctl, provider_ready, 5000);
   return 0;
 }
 
@@ -352,6 +387,7 @@ static void free_managed(struct control *ctl)
   if (ctl->store)
     hop_store_close(ctl->store);
   uv_run(ctl->loop, UV_RUN_DEFAULT);
+  hop_bans_free(ctl->bans);
   if (ctl->provider)
     hop_provider_free(ctl->provider);
   if (ctl->farm)
@@ -418,7 +454,8 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
       exit(1);
     }
   }
-  if (bind_all(&ctl) < 0 || (ctl.managed && start_managed(&ctl, snap->settings) < 0) ||
+  if (bind_all(&ctl) < 0 || start_store(&ctl, snap->cfg) < 0 ||
+      (ctl.managed && start_managed(&ctl, snap->settings) < 0) ||
       start_workers(&ctl) < 0)
     exit(1);                   /* nothing is serving yet: no drain owed */
   hop_metrics_set_ready(!ctl.managed || hop_provider_ready(ctl.provider));

@@ -1,6 +1,8 @@
-/* A sharded table of client IPs: open sessions and token buckets, bounded in size. */
+/* A sharded table of client IPs: open sessions, token buckets, strikes and bans, bounded in
+ * size. */
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include <netinet/in.h>
 #include <uv.h>
@@ -11,14 +13,19 @@
 #define SHARDS      64
 #define SHARD_SLOTS 1024       /* 65,536 IPs tracked at most */
 #define PROBE_MAX   16
+#define NEW_BANS    1024       /* bans not yet taken by the control loop */
 
 struct slot {
   uint8_t key[16];             /* IPv6, IPv4 mapped */
   uint8_t used;
+  uint8_t ban_reason;          /* the strike that banned it (enum hop_close) */
+  uint16_t strikes;            /* in the window that began at strikes_since_ms */
   uint32_t open;               /* sessions */
   uint32_t milli_status;       /* tokens x 1000 */
   uint32_t milli_login;
-  uint64_t last_ms;            /* last refill */
+  uint64_t last_ms;            /* last refill (loop clock) */
+  uint64_t strikes_since_ms;   /* loop clock */
+  int64_t banned_until;        /* unix ms; 0 = not banned. Such a slot is never evicted */
 };
 
 static struct shard {
@@ -29,13 +36,41 @@ static struct shard {
 static uv_once_t once = UV_ONCE_INIT;
 static _Atomic uint32_t sessions;
 
+/* Bans made by workers, waiting for the control loop to store them. */
+static struct {
+  uv_mutex_t lock;
+  struct hop_ban items[NEW_BANS];
+  size_t len;
+} fresh;
+
 static void init(void)
 {
   for (int i = 0; i < SHARDS; i++)
     uv_mutex_init(&shards[i].lock);
+  uv_mutex_init(&fresh.lock);
 }
 
-static void key_of(const struct sockaddr *sa, uint8_t key[16])
+int64_t hop_wall_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A ban in force? Clears one that ran out, so its slot may be reused. */
+static int banned(struct slot *s)
+{
+  if (!s->banned_until)
+    return 0;
+  if (s->banned_until > hop_wall_ms())
+    return 1;
+  s->banned_until = 0;
+  s->strikes = 0;
+  return 0;
+}
+
+void hop_ip_key(const struct sockaddr *sa, uint8_t key[16])
 {
   memset(key, 0, 16);
   if (sa->sa_family == AF_INET) {
@@ -73,7 +108,7 @@ static struct slot *find(const uint8_t key[16], struct shard **shard_out, int cr
       return s;
     if (!s->used && !free_slot)
       free_slot = s;
-    if (s->used && s->open == 0 && (!idle || s->last_ms < idle->last_ms))
+    if (s->used && s->open == 0 && !s->banned_until && (!idle || s->last_ms < idle->last_ms))
       idle = s;
   }
   if (!create)
@@ -99,13 +134,23 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
   *over_ip = 0;
   if (peer && l->deny.len && hop_cidr_list_match(&l->deny, peer))
     return HOP_CLOSE_DENIED;
-  if (l->sessions_max && atomic_load(&sessions) >= l->sessions_max)
-    return HOP_CLOSE_SESSION_LIMIT;
-  atomic_fetch_add(&sessions, 1);
-  if (!peer)
-    return HOP_CLOSE_NONE;     /* a trusted proxy: its clients are counted by their own IPs */
-  key_of(peer, key);
+  if (!peer) {                 /* a trusted proxy: its clients are counted by their own IPs */
+    if (l->sessions_max && atomic_load(&sessions) >= l->sessions_max)
+      return HOP_CLOSE_SESSION_LIMIT;
+    atomic_fetch_add(&sessions, 1);
+    return HOP_CLOSE_NONE;
+  }
+  hop_ip_key(peer, key);
   s = find(key, &sh, 1);
+  if (s && banned(s)) {
+    uv_mutex_unlock(&sh->lock);
+    return HOP_CLOSE_BANNED;
+  }
+  if (l->sessions_max && atomic_load(&sessions) >= l->sessions_max) {
+    uv_mutex_unlock(&sh->lock);
+    return HOP_CLOSE_SESSION_LIMIT;
+  }
+  atomic_fetch_add(&sessions, 1);
   if (s) {
     s->open++;
     *over_ip = l->sessions_per_ip_max && s->open > l->sessions_per_ip_max;
@@ -123,7 +168,7 @@ void hop_limits_release(const struct sockaddr *peer)
   atomic_fetch_sub(&sessions, 1);
   if (!peer)
     return;
-  key_of(peer, key);
+  hop_ip_key(peer, key);
   s = find(key, &sh, 0);
   if (s && s->open)
     s->open--;
@@ -151,7 +196,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
 
   if (!per_s)
     return 1;
-  key_of(peer, key);
+  hop_ip_key(peer, key);
   s = find(key, &sh, 1);
   if (s) {
     elapsed = now_ms > s->last_ms ? now_ms - s->last_ms : 0;
@@ -168,4 +213,166 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
   }
   uv_mutex_unlock(&sh->lock);
   return ok;
+}
+
+/* ---- Strikes and bans --------------------------------------------------------------------- */
+
+int hop_limits_strikes(enum hop_close reason)
+{
+  switch (reason) {
+  case HOP_CLOSE_HANDSHAKE_TIMEOUT: case HOP_CLOSE_BAD_VARINT: case HOP_CLOSE_BAD_FRAME_LENGTH:
+  case HOP_CLOSE_FRAME_TOO_LARGE: case HOP_CLOSE_NOT_HANDSHAKE: case HOP_CLOSE_BAD_HANDSHAKE:
+  case HOP_CLOSE_BAD_NEXT_STATE: case HOP_CLOSE_BAD_ADDRESS: case HOP_CLOSE_BAD_LOGIN_START:
+  case HOP_CLOSE_BAD_LEGACY: case HOP_CLOSE_BAD_STATUS: case HOP_CLOSE_SESSION_LIMIT:
+  case HOP_CLOSE_RATE_LIMITED:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Queues a new ban for the control loop to store; a full queue only costs its persistence. */
+static void queue_fresh(const struct hop_ban *b)
+{
+  uv_mutex_lock(&fresh.lock);
+  if (fresh.len < NEW_BANS)
+    fresh.items[fresh.len++] = *b;
+  uv_mutex_unlock(&fresh.lock);
+}
+
+int hop_limits_strike(const struct hop_limits *l, const struct sockaddr *peer,
+                      enum hop_close reason, uint64_t now_ms, struct hop_ban *out)
+{
+  uint64_t window = (uint64_t)l->ban_window_s * 1000;
+  struct shard *sh;
+  struct slot *s;
+  int now_banned = 0;
+
+  if (!l->ban_strikes || !hop_limits_strikes(reason) ||
+      (l->ban_exempt.len && hop_cidr_list_match(&l->ban_exempt, peer)))
+    return 0;
+  hop_ip_key(peer, out->key);
+  s = find(out->key, &sh, 1);
+  if (s && !banned(s)) {
+    if (!s->strikes || now_ms - s->strikes_since_ms >= window) {
+      s->strikes = 0;
+      s->strikes_since_ms = now_ms;
+    }
+    if (s->strikes < UINT16_MAX)
+      s->strikes++;
+    if (s->strikes >= l->ban_strikes) {
+      out->until_ms = hop_wall_ms() + (int64_t)l->ban_s * 1000;
+      out->strikes = s->strikes;
+      out->reason = (uint8_t)reason;
+      s->banned_until = out->until_ms;
+      s->ban_reason = out->reason;
+      now_banned = 1;
+    }
+  }
+  uv_mutex_unlock(&sh->lock);
+  if (now_banned)
+    queue_fresh(out);
+  return now_banned;
+}
+
+int hop_limits_banned(const struct sockaddr *peer)
+{
+  uint8_t key[16];
+  struct shard *sh;
+  struct slot *s;
+  int is;
+
+  hop_ip_key(peer, key);
+  s = find(key, &sh, 0);
+  is = s && banned(s);
+  uv_mutex_unlock(&sh->lock);
+  return is;
+}
+
+int hop_limits_ban(const struct hop_ban *b)
+{
+  struct shard *sh;
+  struct slot *s = find(b->key, &sh, 1);
+
+  if (s) {
+    s->banned_until = b->until_ms;
+    s->strikes = (uint16_t)(b->strikes < UINT16_MAX ? b->strikes : UINT16_MAX);
+    s->ban_reason = b->reason;
+  }
+  uv_mutex_unlock(&sh->lock);
+  return s ? 0 : -1;
+}
+
+void hop_limits_unban(const uint8_t key[16])
+{
+  struct shard *sh;
+  struct slot *s = find(key, &sh, 0);
+
+  if (s) {
+    s->banned_until = 0;
+    s->strikes = 0;
+  }
+  uv_mutex_unlock(&sh->lock);
+}
+
+size_t hop_limits_take_new_bans(struct hop_ban *out, size_t max)
+{
+  size_t n;
+
+  uv_once(&once, init);
+  uv_mutex_lock(&fresh.lock);
+  n = fresh.len < max ? fresh.len : max;
+  memcpy(out, fresh.items, n * sizeof *out);
+  memmove(fresh.items, fresh.items + n, (fresh.len - n) * sizeof *out);
+  fresh.len -= n;
+  uv_mutex_unlock(&fresh.lock);
+  return n;
+}
+
+size_t hop_limits_list_bans(struct hop_ban *out, size_t max)
+{
+  int64_t now = hop_wall_ms();
+  size_t n = 0;
+
+  uv_once(&once, init);
+  for (int i = 0; i < SHARDS; i++) {
+    uv_mutex_lock(&shards[i].lock);
+    for (int j = 0; j < SHARD_SLOTS; j++) {
+      const struct slot *s = &shards[i].slots[j];
+
+      if (!s->used || s->banned_until <= now)
+        continue;
+      if (n < max) {
+        memcpy(out[n].key, s->key, 16);
+        out[n].until_ms = s->banned_until;
+        out[n].strikes = s->strikes;
+        out[n].reason = s->ban_reason;
+      }
+      n++;
+    }
+    uv_mutex_unlock(&shards[i].lock);
+  }
+  return n;
+}
+
+int hop_ip_key_format(const uint8_t key[16], char *out, size_t cap)
+{
+  static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+  if (memcmp(key, mapped, 12) == 0)
+    return uv_inet_ntop(AF_INET, key + 12, out, cap);
+  return uv_inet_ntop(AF_INET6, key, out, cap);
+}
+
+int hop_ip_key_parse(const char *text, uint8_t key[16])
+{
+  uint8_t v4[4];
+
+  memset(key, 0, 16);
+  if (uv_inet_pton(AF_INET, text, v4) == 0) {
+    key[10] = key[11] = 0xff;
+    memcpy(key + 12, v4, 4);
+    return 0;
+  }
+  return uv_inet_pton(AF_INET6, text, key) == 0 ? 0 : -1;
 }

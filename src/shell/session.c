@@ -137,6 +137,28 @@ static void log_session(const struct hop_session *s)
 
 /* ---- Closing ------------------------------------------------------------------------------ */
 
+/* A session that ended badly strikes its client; enough strikes ban it (docs/bans.md). */
+static void strike(const struct hop_session *s)
+{
+  const struct hop_limits *l = &s->snap->cfg->limits;
+  struct hop_logline line;
+  struct hop_ban b;
+  char ip[64];
+
+  if (!s->peer_real || !l->ban_strikes ||
+      !hop_limits_strike(l, &s->peer.sa, s->reason, uv_now(&s->w->loop), &b))
+    return;
+  if (!hop_log_begin(&line, HOP_LOG_WARN, "ban"))
+    return;
+  hop_ip_key_format(b.key, ip, sizeof ip);
+  hop_log_str(&line, "client", ip);
+  hop_log_str(&line, "reason", hop_close_name((enum hop_close)b.reason));
+  hop_log_int(&line, "strikes", b.strikes);
+  hop_log_int(&line, "window_s", l->ban_window_s);
+  hop_log_int(&line, "ban_s", l->ban_s);
+  hop_log_end(&line);
+}
+
 void hop_session_close(struct hop_session *s, enum hop_close reason)
 {
   if (s->closing)
@@ -151,6 +173,7 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
   s->admitted = 0;
   if (s->greet)
     adopt_proxy_source(s);
+  strike(s);
   log_session(s);
   if (s->piped && s->server)
     hop_metrics_session_end(s->server->id, s->bytes_c2b, s->bytes_b2c);
@@ -430,6 +453,9 @@ static void adopt_proxy_source(struct hop_session *s)
     memcpy(&s->peer.in, &c->proxy_src, sizeof s->peer.in);
   else if (c->proxy_src.ss_family == AF_INET6)
     memcpy(&s->peer.in6, &c->proxy_src, sizeof s->peer.in6);
+  else
+    return;
+  s->peer_real = 1;
 }
 
 static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
@@ -454,7 +480,9 @@ static void check_limits(struct hop_session *s, struct hop_conn *c)
     return;
   s->limits_checked = 1;
   adopt_proxy_source(s);
-  if (s->over_ip)
+  if (!s->ip_counted && s->peer_real && hop_limits_banned(&s->peer.sa))
+    hop_conn_refuse(c, HOP_CLOSE_BANNED, NULL, 1);   /* behind a proxy: known only now */
+  else if (s->over_ip)
     hop_conn_refuse(c, HOP_CLOSE_SESSION_LIMIT, l->text, l->silent);
   else if (!hop_limits_rate(l, &s->peer.sa, intent != HOP_INTENT_STATUS &&
                                               intent != HOP_INTENT_LEGACY,
@@ -623,7 +651,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
       return;
     }
     s->admitted = 1;
-    s->ip_counted = !trusted;
+    s->ip_counted = s->peer_real = (uint8_t)!trusted;
     s->over_ip = (uint8_t)over_ip;
   }
   s->greet = greet_new(w, cfg->conn.preread_bytes_max);

@@ -107,7 +107,8 @@ struct hop_session {
   uint8_t admitted;            /* counted by the limits: release owed */
   uint8_t ip_counted;          /* ... per IP as well (s->peer is the socket's peer) */
   uint8_t over_ip;             /* over the per-IP cap: refused once the intent is known */
-  uint8_t limits_checked;       /* greet reads stopped (buffer full) before the hand-off */
+  uint8_t limits_checked;      /* per-IP limits applied (once the intent was known) */
+  uint8_t peer_real;           /* s->peer is the client's own address, not a trusted proxy's */
   uint64_t serial;
   struct hop_dir c2b, b2c;
   enum hop_close reason;       /* set once, by hop_session_close() */

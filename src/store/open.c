@@ -27,6 +27,10 @@ static const char *const migrations[] = {
   "  seen_at INTEGER NOT NULL);"
   "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
   "  body TEXT NOT NULL, created_at INTEGER NOT NULL);",
+  /* 2: temporary IP bans (docs/bans.md); defaults so an operator can insert one by hand. */
+  "CREATE TABLE bans(ip TEXT PRIMARY KEY, until_ms INTEGER NOT NULL,"
+  "  reason TEXT NOT NULL DEFAULT 'operator', strikes INTEGER NOT NULL DEFAULT 0,"
+  "  created_ms INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER) * 1000));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == HOP_STORE_SCHEMA_VERSION,
@@ -127,8 +131,7 @@ int hop_store_migrate(sqlite3 *db, char *err, size_t err_bytes)
 
 /* ---- Opening ---------------------------------------------------------------------------- */
 
-/* mkdir -p of the directory part of `path`. Returns 0 or a negative errno code. */
-static int make_parent_dirs(const char *path, char *err, size_t err_bytes)
+int hop_store_make_dirs(const char *path, char *err, size_t err_bytes)
 {
   char *dir = strdup(path);
   char *slash, *p;
@@ -206,7 +209,7 @@ int hop_store_open_db(struct hop_store *st)
   int rc;
 
   why[0] = '\0';
-  rc = make_parent_dirs(st->path, st->open_err, sizeof st->open_err);
+  rc = hop_store_make_dirs(st->path, st->open_err, sizeof st->open_err);
   if (rc < 0)
     return rc;
   rc = sqlite3_open_v2(st->path, &db,

@@ -370,6 +370,13 @@ static const char *const stmt_sql[HOP_STMT_COUNT] = {
   [HOP_STMT_SERVERS_LOAD] =
     "SELECT id, hosts, backend, options, start_cmd, stop_cmd, state FROM servers ORDER BY id",
   [HOP_STMT_SERVERS_SET_STATE] = "UPDATE servers SET state = ?2, updated_at = ?3 WHERE id = ?1",
+  [HOP_STMT_BANS_PURGE] = "DELETE FROM bans WHERE until_ms <= ?1",
+  [HOP_STMT_BANS_UPSERT] =
+    "INSERT INTO bans(ip, until_ms, reason, strikes, created_ms) VALUES(?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(ip) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms), "
+    "reason = excluded.reason, strikes = excluded.strikes",
+  [HOP_STMT_BANS_LOAD] =
+    "SELECT ip, until_ms, reason, strikes FROM bans WHERE until_ms > ?1 ORDER BY ip",
 };
 
 sqlite3_stmt *hop_store_stmt(struct hop_store *st, enum hop_store_stmt id,

@@ -707,11 +707,17 @@ class Peer:
 
 
 class Client(Peer):
-  def __init__(self, port, host='127.0.0.1', record=True, timeout=T_WAIT, rcvbuf=None):
+  """A client socket; `source` picks its address (any 127.x.y.z works on loopback, so one test
+  can play several client IPs)."""
+
+  def __init__(self, port, host='127.0.0.1', record=True, timeout=T_WAIT, rcvbuf=None,
+               source=None):
     fam = socket.AF_INET6 if ':' in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     if rcvbuf:  # before connect, so the window matches (and autotuning is off)
       s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if source:
+      s.bind((source, 0))
     s.settimeout(timeout)
     s.connect((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
