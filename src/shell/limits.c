@@ -159,6 +159,23 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
   return HOP_CLOSE_NONE;
 }
 
+int hop_limits_count_ip(const struct hop_limits *l, const struct sockaddr *peer)
+{
+  uint8_t key[16];
+  struct shard *sh;
+  struct slot *s;
+  int over = 0;
+
+  hop_ip_key(peer, key);
+  s = find(key, &sh, 1);
+  if (s) {
+    s->open++;
+    over = l->sessions_per_ip_max && s->open > l->sessions_per_ip_max;
+  }
+  uv_mutex_unlock(&sh->lock);
+  return over;
+}
+
 void hop_limits_release(const struct sockaddr *peer)
 {
   uint8_t key[16];

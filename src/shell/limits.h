@@ -18,6 +18,9 @@
  * known, so the player can be told). */
 enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockaddr *peer,
                                 int *over_ip);
+/* Counts a session admitted with a NULL peer (a trusted proxy's) under its client's own address,
+ * once the PROXY header told it; release it with that address. Returns 1 if over the per-IP cap. */
+int hop_limits_count_ip(const struct hop_limits *l, const struct sockaddr *peer);
 /* `peer` NULL: the session was admitted without per-IP counting (a trusted proxy's). */
 void hop_limits_release(const struct sockaddr *peer);
 

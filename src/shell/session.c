@@ -480,9 +480,15 @@ static void check_limits(struct hop_session *s, struct hop_conn *c)
     return;
   s->limits_checked = 1;
   adopt_proxy_source(s);
-  if (!s->ip_counted && s->peer_real && hop_limits_banned(&s->peer.sa))
-    hop_conn_refuse(c, HOP_CLOSE_BANNED, NULL, 1);   /* behind a proxy: known only now */
-  else if (s->over_ip)
+  if (!s->ip_counted && s->peer_real) {   /* behind a proxy: the client's address is known now */
+    if (hop_limits_banned(&s->peer.sa)) {
+      hop_conn_refuse(c, HOP_CLOSE_BANNED, NULL, 1);
+      return;
+    }
+    s->over_ip = (uint8_t)hop_limits_count_ip(l, &s->peer.sa);
+    s->ip_counted = 1;
+  }
+  if (s->over_ip)
     hop_conn_refuse(c, HOP_CLOSE_SESSION_LIMIT, l->text, l->silent);
   else if (!hop_limits_rate(l, &s->peer.sa, intent != HOP_INTENT_STATUS &&
                                               intent != HOP_INTENT_LEGACY,

@@ -105,7 +105,8 @@ struct hop_session {
   uint8_t client_paused;
   uint8_t decided;             /* the handshake latency is recorded */
   uint8_t admitted;            /* counted by the limits: release owed */
-  uint8_t ip_counted;          /* ... per IP as well (s->peer is the socket's peer) */
+  uint8_t ip_counted;          /* ... per IP as well, by s->peer (the socket's peer, or the
+                                  client's address from a trusted proxy's PROXY header) */
   uint8_t over_ip;             /* over the per-IP cap: refused once the intent is known */
   uint8_t limits_checked;      /* per-IP limits applied (once the intent was known) */
   uint8_t peer_real;           /* s->peer is the client's own address, not a trusted proxy's */

@@ -93,6 +93,34 @@ def test_per_ip_cap_answers(binary):
     be.close()
 
 
+def test_per_ip_cap_behind_a_proxy(binary):
+  """Behind a trusted proxy the cap counts each client by its PROXY header, not the proxy."""
+  be_srv = h.Backend()
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
+                config={'limits': {'sessions_per_ip_max': 1, 'text': TEXT},
+                        'trusted_proxies': ['127.0.0.1']})
+  with hp:
+    opening = h.handshake('play.example.com') + h.login_start('Bot')
+    c1 = h.Client(hp.port)
+    c1.send(b'PROXY TCP4 203.0.113.9 192.0.2.1 40001 25565\r\n' + opening)
+    be1 = be_srv.accept()
+    c2 = h.Client(hp.port)
+    c2.send(b'PROXY TCP4 203.0.113.9 192.0.2.1 40002 25565\r\n' + opening)
+    text = h.parse_disconnect(c2.wait_eof())['text']
+    h.check('Slow down' in text, 'the same client a second time is told', text)
+    h.check_eq('session_limit', hp.session_log(('203.0.113.9', 40002)).get('reason'), 'reason')
+    c3 = h.Client(hp.port)
+    c3.send(b'PROXY TCP4 203.0.113.10 192.0.2.1 40003 25565\r\n' + opening)
+    be3 = be_srv.accept()       # another client through the same proxy is admitted
+    for x in (c1, c2, c3, be1, be3):
+      x.close()
+    hp.session_log(('203.0.113.9', 40001))
+    c4 = h.Client(hp.port)      # its count went back down when its session ended
+    c4.send(b'PROXY TCP4 203.0.113.9 192.0.2.1 40004 25565\r\n' + opening)
+    be_srv.accept().close()
+    c4.close()
+
+
 def test_rate_limits(binary):
   be_srv = h.Backend()
   hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], be_srv.addr)],
@@ -139,4 +167,5 @@ def test_silent(binary):
 
 
 if __name__ == '__main__':
-  h.main([test_deny_and_global_cap, test_per_ip_cap_answers, test_rate_limits, test_silent])
+  h.main([test_deny_and_global_cap, test_per_ip_cap_answers, test_per_ip_cap_behind_a_proxy,
+          test_rate_limits, test_silent])
