@@ -451,15 +451,29 @@ static void bind_texts(struct hop_config *c)
  * HOPPER_LISTEN (comma-separated), HOPPER_WORKERS, HOPPER_ADMIN_LISTEN, HOPPER_STORE_PATH,
  * HOPPER_API_BASE_URL, HOPPER_LOG_FORMAT, HOPPER_LOG_LEVEL. Secrets have their own variables
  * (HOPPER_API_TOKEN, HOPPER_API_TOKEN_FILE) and never enter the config. */
-static cJSON *env_overrides(cJSON *root)
+struct env_applied {
+  const char *var[8];          /* variables that replaced a value */
+  const char *path[8];         /* ... at these JSON paths */
+  size_t len;
+};
+
+static void env_note(struct env_applied *env, const char *var, const char *path)
 {
-  static const struct { const char *var, *section, *key; } map[] = {
-    { "HOPPER_WORKERS", NULL, "workers" },
-    { "HOPPER_ADMIN_LISTEN", "admin", "listen" },
-    { "HOPPER_STORE_PATH", "store", "path" },
-    { "HOPPER_API_BASE_URL", "api", "base_url" },
-    { "HOPPER_LOG_FORMAT", "log", "format" },
-    { "HOPPER_LOG_LEVEL", "log", "level" },
+  if (env->len < sizeof env->var / sizeof env->var[0]) {
+    env->var[env->len] = var;
+    env->path[env->len++] = path;
+  }
+}
+
+static cJSON *env_overrides(cJSON *root, struct env_applied *env)
+{
+  static const struct { const char *var, *section, *key, *path; } map[] = {
+    { "HOPPER_WORKERS", NULL, "workers", "workers" },
+    { "HOPPER_ADMIN_LISTEN", "admin", "listen", "admin.listen" },
+    { "HOPPER_STORE_PATH", "store", "path", "store.path" },
+    { "HOPPER_API_BASE_URL", "api", "base_url", "api.base_url" },
+    { "HOPPER_LOG_FORMAT", "log", "format", "log.format" },
+    { "HOPPER_LOG_LEVEL", "log", "level", "log.level" },
   };
   const char *listen = getenv("HOPPER_LISTEN");
 
@@ -483,6 +497,7 @@ static cJSON *env_overrides(cJSON *root)
       val = cJSON_CreateString(v);   /* not a number: validation says so */
     cJSON_DeleteItemFromObjectCaseSensitive(obj, map[i].key);
     cJSON_AddItemToObject(obj, map[i].key, val);
+    env_note(env, map[i].var, map[i].path);
   }
   if (listen && *listen) {
     cJSON *arr = cJSON_CreateArray();
@@ -493,14 +508,35 @@ static cJSON *env_overrides(cJSON *root)
     free(copy);
     cJSON_DeleteItemFromObjectCaseSensitive(root, "listen");
     cJSON_AddItemToObject(root, "listen", arr);
+    env_note(env, "HOPPER_LISTEN", "listen");
   }
   return root;
+}
+
+/* A value from the environment is wrong: say which variable set it, since the file is fine. */
+static void blame_env(const struct jp *jp, const struct env_applied *env)
+{
+  size_t name = strlen(jp->name);
+  const char *at = strncmp(jp->err, jp->name, name) == 0 && jp->err[name] == ':'
+                     ? jp->err + name : NULL;   /* "name: path: message" */
+
+  for (size_t i = 0; at && i < env->len; i++) {
+    size_t n = strlen(env->path[i]);
+
+    if (strncmp(at + 2, env->path[i], n) == 0 && (at[2 + n] == ':' || at[2 + n] == '[')) {
+      size_t len = strlen(jp->err);
+
+      snprintf(jp->err + len, jp->err_bytes - len, " (set by %s)", env->var[i]);
+      return;
+    }
+  }
 }
 
 int hop_config_parse(const char *name, const char *json, size_t json_len, struct hop_config *out,
                      char *err, size_t err_bytes)
 {
   struct jp jp = { name, err, err_bytes };
+  struct env_applied env = { .len = 0 };
   const char *end = NULL;
   cJSON *root;
   int rc = set_defaults(out);
@@ -526,7 +562,9 @@ int hop_config_parse(const char *name, const char *json, size_t json_len, struct
                  (size_t)(end - json));
     goto done;
   }
-  rc = parse_top(&jp, env_overrides(root), out);
+  rc = parse_top(&jp, env_overrides(root, &env), out);
+  if (rc == HOP_ECONFIG)
+    blame_env(&jp, &env);
   cJSON_Delete(root);
   bind_texts(out);
 done:

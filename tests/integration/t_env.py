@@ -44,6 +44,14 @@ def test_bad_override_is_an_error(binary):
                      env=dict(os.environ, HOPPER_WORKERS='many'))
   h.check_eq(1, p.returncode, 'exit code')
   h.check(b'workers' in p.stderr, 'names the field', p.stderr)
+  h.check(b'(set by HOPPER_WORKERS)' in p.stderr, 'and the variable', p.stderr)
+  p = subprocess.run([binary, 'check-config', path], capture_output=True,
+                     env=dict(os.environ, HOPPER_LISTEN='127.0.0.1:1,nowhere'))
+  h.check(b'listen[1]' in p.stderr and b'(set by HOPPER_LISTEN)' in p.stderr,
+          'a bad HOPPER_LISTEN entry is named with its variable', p.stderr)
+  p = subprocess.run([binary, 'check-config', path], capture_output=True,
+                     env=dict(os.environ, HOPPER_LOG_LEVEL='info', HOPPER_WORKERS='2'))
+  h.check_eq(0, p.returncode, 'good overrides pass')
 
 
 if __name__ == '__main__':
