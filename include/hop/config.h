@@ -29,6 +29,9 @@ struct hop_config {
   char *api_base_url;
   char *api_token_file;
   uint32_t api_refresh_s;
+  uint32_t api_timeout_ms;     /* each control-plane request */
+  uint32_t api_events_batch;   /* events per POST /v1/events */
+  uint32_t api_outbox_max;     /* events kept while the API is down; beyond, dropped and counted */
   char *admin_listen;
   enum hop_log_format log_format;
   enum hop_log_level log_level;

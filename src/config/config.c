@@ -322,8 +322,8 @@ static int parse_farm(const struct jp *jp, const cJSON *root, struct hop_config 
 static int parse_surroundings(const struct jp *jp, const cJSON *root, struct hop_config *c)
 {
   static const char *const store_keys[] = { "path", NULL };
-  static const char *const api_keys[] = { "base_url", "token_file", "refresh_s",
-                                          NULL };
+  static const char *const api_keys[] = { "base_url", "token_file", "refresh_s", "timeout_ms",
+                                          "events_batch", "outbox_max_events", NULL };
   static const char *const admin_keys[] = { "listen", NULL };
   static const char *const log_keys[] = { "format", "level", NULL };
   static const char *const formats[] = { "logfmt", "json", NULL };
@@ -342,7 +342,11 @@ static int parse_surroundings(const struct jp *jp, const cJSON *root, struct hop
       (api && ((err = jp_only_keys(jp, "api", api, api_keys)) ||
                (err = jp_string(jp, "api", api, "base_url", 2048, &base_url)) ||
                (err = jp_string(jp, "api", api, "token_file", 4096, &token_file)) ||
-               (err = jp_uint(jp, "api", api, "refresh_s", 1, 86400, &c->api_refresh_s)))) ||
+               (err = jp_uint(jp, "api", api, "refresh_s", 1, 86400, &c->api_refresh_s)) ||
+               (err = jp_uint(jp, "api", api, "timeout_ms", 100, 120000, &c->api_timeout_ms)) ||
+               (err = jp_uint(jp, "api", api, "events_batch", 1, 10000, &c->api_events_batch)) ||
+               (err = jp_uint(jp, "api", api, "outbox_max_events", 100, 100000000,
+                              &c->api_outbox_max)))) ||
       (admin && ((err = jp_only_keys(jp, "admin", admin, admin_keys)) ||
                  (err = jp_string(jp, "admin", admin, "listen", 300, &admin_listen)))) ||
       (log && ((err = jp_only_keys(jp, "log", log, log_keys)) ||
@@ -406,6 +410,9 @@ static int set_defaults(struct hop_config *c)
   c->provider = HOP_PROVIDER_STATIC;
   c->drain_s = 30;
   c->api_refresh_s = 10;
+  c->api_timeout_ms = 10000;
+  c->api_events_batch = 500;
+  c->api_outbox_max = 100000;
   c->log_level = HOP_LOG_INFO;
   c->conn.preread_bytes_max = HOP_PREREAD_BYTES_MAX;
   c->conn.address_bytes_max = HOP_ADDRESS_BYTES_MAX;

@@ -28,6 +28,7 @@ struct hop_outbox {
   char *url, *token;
   uint64_t cap;
   uint32_t batch_max;
+  uint32_t timeout_ms;
   struct pending *head, *tail;         /* events not yet in the store */
   char replica[33];
   uint64_t next_seq, seq_left;         /* reserved and unused */
@@ -287,7 +288,7 @@ static void on_peeked(struct hop_store_job *job)
     req.bearer = o->token;
     req.body = body;
     req.body_len = strlen(body);
-    req.timeout_ms = 10000;
+    req.timeout_ms = o->timeout_ms;
     req.response_bytes_max = 1 << 20;
     o->jobs++;
     if (hop_http_send(o->http, &req, on_posted, pc) < 0) {
@@ -352,6 +353,7 @@ int hop_outbox_new(uv_loop_t *loop, struct hop_store *store, struct hop_http *ht
   o->http = http;
   o->cap = cfg->cap;
   o->batch_max = cfg->batch_max;
+  o->timeout_ms = cfg->timeout_ms;
   o->backoff.base_ms = RETRY_BASE_MS;
   o->backoff.max_ms = RETRY_MAX_MS;
   o->rng = (uint64_t)uv_hrtime();

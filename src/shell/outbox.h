@@ -17,6 +17,7 @@ struct hop_outbox_config {
   const char *token;           /* bearer, or NULL */
   uint64_t cap;                /* rows kept at most; beyond, new events are dropped and counted */
   uint32_t batch_max;          /* events per POST */
+  uint32_t timeout_ms;         /* per POST */
 };
 
 int hop_outbox_new(uv_loop_t *loop, struct hop_store *store, struct hop_http *http,

@@ -147,6 +147,7 @@ void hop_provider_reload(struct hop_provider *p, struct hop_settings *settings)
   hop_settings_unref(p->settings);
   p->settings = settings;
   p->refresh_s = settings->cfg.api_refresh_s;
+  p->timeout_ms = settings->cfg.api_timeout_ms;
   if (p->doc)                  /* new answers and limits apply to the routes we have */
     hop_provider_publish(p, p->doc, p->source == HOP_ROUTES_API ? "api" : "sqlite");
   if (!p->stopping)

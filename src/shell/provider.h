@@ -49,6 +49,7 @@ struct hop_provider {
   char *token;
   char *etag;
   uint32_t refresh_s;
+  uint32_t timeout_ms;         /* api: each request */
   struct hop_backoff backoff;
   int fetching;
   uint64_t rng;

@@ -14,7 +14,6 @@
 #include "provider.h"
 
 #define ROUTES_BYTES_MAX   (64u << 20)
-#define FETCH_TIMEOUT_MS   10000
 #define STARTING_REFRESH_S 1
 #define CALL_TRIES         3
 
@@ -163,7 +162,7 @@ static void on_fetch_timer(uv_timer_t *t)
   req.url = url;
   req.bearer = p->token;
   req.if_none_match = p->ready ? p->etag : NULL;
-  req.timeout_ms = FETCH_TIMEOUT_MS;
+  req.timeout_ms = p->timeout_ms;
   req.response_bytes_max = ROUTES_BYTES_MAX;
   p->fetching = hop_http_send(p->http, &req, on_routes, p) == 0;
   if (!p->fetching)
@@ -272,7 +271,7 @@ static void send_call(struct call *c)
   req.bearer = c->p->token;
   req.body = body;
   req.body_len = strlen(body);
-  req.timeout_ms = FETCH_TIMEOUT_MS;
+  req.timeout_ms = c->p->timeout_ms;
   req.response_bytes_max = 1 << 20;
   if (!url || hop_http_send(c->p->http, &req, on_called, c) < 0) {
     struct hop_http_response fail = { -1, "cannot send", "", 0, NULL };
@@ -345,6 +344,7 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
   hop_settings_ref(settings);
   p->settings = settings;
   p->refresh_s = cfg->api_refresh_s;
+  p->timeout_ms = cfg->api_timeout_ms;
   p->backoff.base_ms = 1000;
   p->backoff.max_ms = 60000;
   p->rng = (uint64_t)uv_hrtime() ^ 0x9e3779b97f4a7c15ull;
@@ -360,8 +360,9 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
   events_url = url_of(p, "/v1/events");
   ocfg.events_url = events_url;
   ocfg.token = p->token;
-  ocfg.cap = 100000;
-  ocfg.batch_max = 500;
+  ocfg.cap = cfg->api_outbox_max;
+  ocfg.batch_max = cfg->api_events_batch;
+  ocfg.timeout_ms = cfg->api_timeout_ms;
   rc = events_url ? hop_outbox_new(loop, store, p->http, &ocfg, &p->outbox) : -ENOMEM;
   free(events_url);
   if (rc < 0) {

@@ -1,16 +1,17 @@
 'use strict'
-// control-outbox: the outbox cap and a large backlog. The cap is 100000 rows (not configurable), so
-// the store is filled to it with the sqlite3 CLI while hopper is stopped (skipped without the CLI).
-// With the API down, a new event meets the cap: hopper logs outbox_full (the event is dropped: the
-// outbox is bounded by design). When the API returns the 100000-row backlog drains in order, in
-// batches, every row once.
+// control-outbox: the outbox cap and a large backlog. The cap (api.outbox_max_events) is set to
+// 20000 rows and the batch (api.events_batch) to 250; the store is filled to the cap with the
+// sqlite3 CLI while hopper is stopped (skipped without the CLI). With the API down, a new event
+// meets the cap: hopper logs outbox_full (the event is dropped: the outbox is bounded by design).
+// When the API returns the backlog drains in order, in batches of at most 250, every row once.
 const { spawnSync } = require('child_process')
 const { H, serverDoc, binary, setup } = require('./common')
 
 const bin = binary()
 const mc = H.loadMc()
 const t = new H.Checks('control-outbox')
-const CAP = 100000
+const CAP = 20000
+const BATCH = 250
 
 function sql (db, text) {
   const r = spawnSync('sqlite3', [db], { input: text, encoding: 'utf8', timeout: 60000 })
@@ -24,6 +25,7 @@ async function main () {
     process.exit(77)
   }
   const s = await setup('outbox')
+  Object.assign(s.config.api, { outbox_max_events: CAP, events_batch: BATCH })
   const api = s.api
   const db = s.config.store.path
   t.cleanup(() => api.close())
@@ -33,7 +35,7 @@ async function main () {
   await backend.listening
   api.setDoc({ servers: [serverDoc('ob', ['ob.test'], '127.0.0.1:' + pe, { state: 'running' })] })
 
-  await t.check('seed: routes stored; the outbox filled to its cap (100000 rows) while hopper is stopped', async () => {
+  await t.check('seed: routes stored; the outbox filled to its cap (' + CAP + ' rows) while hopper is stopped', async () => {
     const h0 = new H.Hopper(bin, s.config, { dir: s.dir, name: 'hopper0' })
     t.cleanup(() => h0.kill9())
     await h0.start()
@@ -59,7 +61,7 @@ async function main () {
     return l._raw.replace(/^.*msg=/, 'msg=') + '; outbox stays at ' + rows
   })
 
-  await t.check('the API returns: the 100000-row backlog drains in order, in batches, each row once', async () => {
+  await t.check('the API returns: the ' + CAP + '-row backlog drains in order, in batches, each row once', async () => {
     const t0 = Date.now()
     await api.listen()
     await api.waitFor(() => api.eventList.filter(e => e.type === 'synthetic').length >= CAP, 240000, 'the whole backlog')
@@ -68,6 +70,10 @@ async function main () {
     const inOrder = syn.every((x, i) => x === i + 1)
     if (!inOrder) throw new Error('out of order near ' + syn.findIndex((x, i) => x !== i + 1))
     const posts = api.count('POST /v1/events')
+    const sizes = api.requests.filter(r => r.path === '/v1/events' && r.body)
+      .map(r => { try { return JSON.parse(r.body).events.length } catch (_) { return 0 } })
+    if (Math.max(...sizes) !== BATCH) throw new Error('largest batch ' + Math.max(...sizes) + ', want ' + BATCH)
+    if (posts < CAP / BATCH) throw new Error(posts + ' POSTs for ' + CAP + ' events')
     await api.waitFor(() => Number(sql(db, 'SELECT count(*) FROM outbox')) === 0, 10000, 'an empty outbox')
     return CAP + ' events in ' + posts + ' POSTs (' + api.dupes + ' duplicates) in ' + took + ' ms; outbox empty'
   })
