@@ -85,11 +85,10 @@ static void session_close(struct sim *s, struct sim_session *ss, enum hop_close 
   ss->reason = reason;
   s->stats.closes[reason]++;
   sim_trace(s, "close", ss->id, (uint64_t)reason);
-  if (ss->piped && ss->routed >= 0) {
+  if (ss->counted) {
     ss->r->live[ss->routed]--;
     s->servers[ss->routed].live--;
-    if (ss->counted)
-      sim_gateway_session_msg(s, ss->r, (uint32_t)ss->routed, 0, ss);
+    sim_gateway_session_msg(s, ss->r, (uint32_t)ss->routed, 0, ss);
   }
   if (ss->kind == CLIENT_PLAYER && ss->cycles > 1 && !s->draining)
     sim_at(s, sim_rng_range(&s->rng, 2000, 10000), EV_ARRIVE, ss->plan, ss->ident,
@@ -143,6 +142,8 @@ static void backend_piped(struct sim *s, struct sim_session *ss)
   }
   s->stats.joins_ok++;
   sim_sample(&s->stats.join_wait_ms, s->now - ss->arrive_ms);
+  if (s->draining)              /* let in after the end: leaves within the minute, as all do */
+    ss->play_ms = sim_rng_below(&s->rng, 60000);
   sim_at(s, ss->play_ms, EV_PIPE_END, ss->id, 0, HOP_CLOSE_CLIENT_CLOSED);
 }
 
@@ -202,15 +203,18 @@ static void on_pipe(struct sim *s, struct sim_session *ss, const struct hop_acti
     return;
   }
   check_replay(s, ss, a);
+  if (ss->eof_sent)            /* the client half-closed while we connected: it goes soon */
+    sim_at(s, sim_rng_range(&s->rng, 1, 20), EV_PIPE_END, ss->id, 0, HOP_CLOSE_CLIENT_CLOSED);
   if (check_route(s, ss, "piped") < 0)
     return;
   ss->piped = 1;
   ss->piped_ms = s->now;
-  ss->r->live[ss->routed]++;
-  s->servers[ss->routed].live++;
   sim_trace(s, "pipe", ss->id, (uint64_t)ss->routed);
+  /* A player on a server (not a status ping passing through) is what must stop a stop. */
   if (hop_conn_intent(&ss->conn) == HOP_INTENT_LOGIN && ss->conn.server->managed) {
     ss->counted = 1;
+    ss->r->live[ss->routed]++;
+    s->servers[ss->routed].live++;
     sim_gateway_session_msg(s, ss->r, (uint32_t)ss->routed, 1, ss);
   }
   backend_piped(s, ss);
