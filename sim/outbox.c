@@ -12,7 +12,7 @@
 
 #define BATCH_MAX 500          /* provider_api.c: ocfg.batch_max */
 #define NO_TIMER UINT64_MAX
-#define SIM_OUTBOX_DROPS_FAILED_APPEND 1   /* what src/shell/outbox.c does today */
+#define SIM_OUTBOX_DROPS_FAILED_APPEND 0   /* 1: outbox.c before its busy fix: batch dropped */
 
 static void send_soon(struct sim *s, struct sim_replica *r, uint64_t delay_ms);
 
