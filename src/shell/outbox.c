@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hop/fault.h"
 #include "hop/http.h"
 #include "hop/log.h"
 #include "hop/metrics.h"
@@ -69,6 +70,8 @@ static void on_appended(struct hop_store_job *job)
   struct box_job *j = (struct box_job *)job;
   struct hop_outbox *o = j->o;
 
+  if (job->status == 0 && HOP_FAULT(0.02))
+    job->status = UV_EBUSY;    /* as if locked past the busy timeout (append is idempotent) */
   /* SQLite stayed locked past its busy timeout. These events are numbered and held nowhere
    * else, so the same batch goes again (append skips ids already in; the busy timeout paces
    * the retries). Dropping it lost join/leave events (found by sim/, docs/simulation.md). */
