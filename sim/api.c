@@ -42,14 +42,16 @@ static char *doc_build(const struct sim *s)
     return NULL;
   pos += (size_t)snprintf(doc + pos, cap - pos, "{\"revision\":\"r%u\",\"servers\":[",
                           s->api.revision);
-  for (size_t i = 0; i < s->servers_len; i++) {
+  for (size_t i = 0, n = 0; i < s->servers_len; i++) {
     const struct sim_server *v = &s->servers[i];
     const struct sim_server_spec *p = v->spec;
 
+    if (v->unlisted)
+      continue;
     pos += (size_t)snprintf(doc + pos, cap - pos,
       "%s{\"id\":\"%s\",\"hosts\":[\"%s\"],\"backend\":\"10.0.%zu.%zu:25565\","
       "\"state\":\"%s\",\"auto_start\":true,\"join\":\"%s\",\"idle_stop_s\":%u,"
-      "\"min_online_s\":%u,\"start_timeout_s\":%u}", i ? "," : "", v->id, p->host, i / 250,
+      "\"min_online_s\":%u,\"start_timeout_s\":%u}", n++ ? "," : "", v->id, p->host, i / 250,
       i % 250 + 1, hop_state_name(v->state), join_name(p->join), p->idle_stop_s,
       p->min_online_s, p->start_timeout_s);
   }
@@ -131,6 +133,12 @@ void sim_api_get_routes(struct sim *s, uint32_t replica)
   struct sim_fetch_reply *rep = &s->replies[slot];
   uint64_t delay = rtt(s);
 
+  if (sim_rng_chance(&s->rng, sim_fault(s, f->api_churn))) {
+    struct sim_server *v = &s->servers[sim_rng_below(&s->rng, s->servers_len)];
+
+    v->unlisted = !v->unlisted;    /* an operator removes a server, or puts it back */
+    sim_api_doc_refresh(s);
+  }
   if (outage(s) || sim_rng_chance(&s->rng, sim_fault(s, f->api_timeout))) {
     rep->status = -1;
     delay = TIMEOUT_MS;

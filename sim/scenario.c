@@ -102,6 +102,7 @@ static int load_row(sqlite3_stmt *st, struct sim_scenario *sc)
   f->sqlite_busy = sqlite3_column_double(st, 15);
   f->outage_from_s = (uint32_t)sqlite3_column_int(st, 16);
   f->outage_to_s = (uint32_t)sqlite3_column_int(st, 17);
+  f->api_churn = sqlite3_column_double(st, 18);
   return 0;
 }
 
@@ -211,7 +212,8 @@ struct sim_scenario *sim_scenario_load(const char *db_path, const char *name, ch
   static const char sql[] =
     "SELECT name, description, minutes, replicas, refresh_s, api_5xx, api_timeout, api_garbage,"
     " api_stale, backend_refuse, backend_reset, backend_stall, client_drip, client_vanish,"
-    " client_half_close, sqlite_busy, outage_from_s, outage_to_s FROM scenario WHERE name = ?1";
+    " client_half_close, sqlite_busy, outage_from_s, outage_to_s, api_churn FROM scenario"
+    " WHERE name = ?1";
   sqlite3 *db = open_db(db_path, err, err_bytes);
   struct sim_scenario *sc = NULL;
   sqlite3_stmt *st = NULL;

@@ -42,6 +42,7 @@ struct sim_faults {
   double backend_refuse, backend_reset, backend_stall;
   double client_drip, client_vanish, client_half_close;
   double sqlite_busy;
+  double api_churn;            /* per routes fetch: one server leaves or rejoins the document */
   uint32_t outage_from_s, outage_to_s;   /* the API answers nothing at all in [from, to) */
 };
 

@@ -77,3 +77,15 @@ INSERT INTO players (scenario, pattern, server, per_min, play_s) VALUES
   ('two-replicas', 'steady', NULL, 10, 45);
 INSERT INTO players (scenario, pattern, server, count, at_s, window_s, play_s, cycles) VALUES
   ('two-replicas', 'reconnect', 's3', 8, 30, 60, 15, 5);
+
+-- 7. Servers come and go from the document while players connect (not in the CI sweep: it
+--    shows a known gap, see docs/simulation.md).
+INSERT INTO scenario (name, description, minutes, api_churn)
+VALUES ('churn', 'servers removed from and restored to the document while players connect', 5,
+        0.2);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
+INSERT INTO server (scenario, id, host, state)
+SELECT 'churn', 's' || i, 'c' || i || '.example.net', 'running' FROM n;
+INSERT INTO players (scenario, pattern, server, per_min, play_s) VALUES
+  ('churn', 'steady', NULL, 30, 60),
+  ('churn', 'pinger', NULL, 30, 0);

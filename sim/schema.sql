@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS scenario (
   client_drip REAL NOT NULL DEFAULT 0, client_vanish REAL NOT NULL DEFAULT 0,
   client_half_close REAL NOT NULL DEFAULT 0,
   sqlite_busy REAL NOT NULL DEFAULT 0,
+  api_churn REAL NOT NULL DEFAULT 0,            -- per fetch: a server leaves or rejoins the doc
   outage_from_s INTEGER NOT NULL DEFAULT 0,     -- the API answers nothing in [from, to)
   outage_to_s   INTEGER NOT NULL DEFAULT 0
 );

@@ -58,6 +58,7 @@ struct sim_server {
   uint32_t stop_votes;         /* bit per replica: asked to stop since the last start */
   uint32_t live;               /* sessions piped to it, all replicas (the truth) */
   int restart;                 /* a start came while stopping: start once asleep */
+  int unlisted;                /* left out of the document (churn) */
 };
 
 struct sim_delivered {         /* an event id the API has taken */
