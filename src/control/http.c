@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "curl_uv.h"
+#include "hop/fault.h"
 
 #define ETAG_BYTES_MAX 1024      /* a longer ETag is ignored: it could never be sent back */
 #define BODY_BYTES_FIRST 4096    /* first allocation for a response body */
@@ -244,6 +245,10 @@ static void finish(struct http_req *r, CURLcode result)
     }
   } else {
     res.status = failure(r, result, &res.error);
+  }
+  if (HOP_FAULT(0.01)) {       /* the answer was lost on the way: a timeout, to the caller */
+    res = (struct hop_http_response){ .status = UV_ETIMEDOUT, .error = "fault injected",
+                                      .body = "" };
   }
   r->cb(r->arg, &res);
   req_free(r);

@@ -372,6 +372,14 @@ enum hop_wake_result hop_farm_wake(struct hop_farm *f, const char *id, const cha
   case HOP_STATE_RUNNING:
     return HOP_WAKE_RUNNING;
   case HOP_STATE_STARTING:
+#ifdef HOP_FARM_BUG_SINGLE_FLIGHT
+    /* A seeded bug, compiled only into sim/'s sim-bug (sim/meson.build): a wake that lands
+     * on our own start in flight starts the server again. sim's sweep must catch it. */
+    if (s->ours) {
+      hop_server_start(f, s, now_ms, now_ms);
+      return HOP_WAKE_STARTED;
+    }
+#endif
     if (!s->woken) {           /* a start someone else made: its outcome is now a wake's */
       s->woken = 1;
       s->wake_ms = now_ms;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hop/fault.h"
 #include "shell.h"
 
 struct hop_dial {
@@ -98,6 +99,8 @@ static void on_connected(uv_connect_t *req, int status)
     dial_free(d);
     return;
   }
+  if (status == 0 && HOP_FAULT(0.01))
+    status = UV_ECONNREFUSED;  /* as the kernel says it; the next address is tried */
   if (status < 0 && d->next) {
     s->backend_open = 0;
     uv_close((uv_handle_t *)&s->backend, on_retry_closed);

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hop/fault.h"
 #include "hop/http.h"
 #include "hop/log.h"
 #include "hop/metrics.h"
@@ -70,6 +71,16 @@ static void on_appended(struct hop_store_job *job)
   struct box_job *j = (struct box_job *)job;
   struct hop_outbox *o = j->o;
 
+  if (job->status == 0 && HOP_FAULT(0.02))
+    job->status = UV_EBUSY;    /* as if locked past the busy timeout (append is idempotent) */
+  /* SQLite stayed locked past its busy timeout. These events are numbered and held nowhere
+   * else, so the same batch goes again (append skips ids already in; the busy timeout paces
+   * the retries). Dropping it lost join/leave events (found by sim/, docs/simulation.md). */
+  if (job->status == UV_EBUSY && !o->closing) {
+    hop_log_msg(HOP_LOG_WARN, "outbox_busy", job->err);
+    if (hop_store_submit(o->store, &j->x.job) == 0)
+      return;
+  }
   if (job->status == -ENOSPC) {
     o->dropped += j->x.events_len;
     if (!o->full)              /* once per episode, not once per event */
