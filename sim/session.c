@@ -52,7 +52,7 @@ void sim_session_arrive(struct sim *s, uint32_t plan, uint32_t ident, uint32_t c
   s->stats.sessions++;
   ss->r = r;
   ss->snap = r->snap;
-  r->snap->refs++;               /* a session routes with the snapshot it was accepted under */
+  r->snap->refs++;               /* until it routes: then the newest (refresh_snapshot) */
   ss->plan = plan;
   ss->ident = ident;
   ss->cycles = cycles;
@@ -297,6 +297,30 @@ static void run_actions(struct sim *s, struct sim_session *ss)
     arm_timer(s, ss);
 }
 
+/* As src/shell/session.c: before routing, the replica's newest snapshot replaces the one taken
+ * at accept; after routing, a server gone from it is not piped to. */
+static void refresh_snapshot(struct sim *s, struct sim_session *ss)
+{
+  if (ss->snap == ss->r->snap)
+    return;
+  if (!ss->conn.routed) {
+    ss->r->snap->refs++;
+    sim_snap_unref(s, ss->snap);
+    ss->snap = ss->r->snap;
+    hop_conn_rebind(&ss->conn, &s->conn_cfg, ss->snap->t);
+  } else if (ss->conn.server && !hop_route_table_find_id(ss->r->snap->t, ss->conn.server->id)) {
+    hop_conn_on_route_gone(&ss->conn, s->now);
+    run_actions(s, ss);            /* its DROP_BACKEND abandons a dial in flight */
+  }
+}
+
+/* As src/shell/session.c: a server removed while we dialled it is not piped to. */
+static int still_routed(const struct sim_session *ss)
+{
+  return !ss->conn.server || ss->snap == ss->r->snap ||
+         hop_route_table_find_id(ss->r->snap->t, ss->conn.server->id) != NULL;
+}
+
 static void feed(struct sim *s, struct sim_session *ss, const uint8_t *bytes, size_t n)
 {
   if (n > sizeof ss->buf - ss->len)
@@ -304,7 +328,9 @@ static void feed(struct sim *s, struct sim_session *ss, const uint8_t *bytes, si
   memcpy(ss->buf + ss->len, bytes, n);
   ss->len += n;
   ss->len = hop_conn_compact(&ss->conn, ss->buf, ss->len);
-  hop_conn_on_bytes(&ss->conn, ss->buf, ss->len, s->now);
+  refresh_snapshot(s, ss);
+  if (!ss->closes)
+    hop_conn_on_bytes(&ss->conn, ss->buf, ss->len, s->now);
 }
 
 static void client_send(struct sim *s, struct sim_session *ss)
@@ -399,14 +425,20 @@ void sim_session_on_event(struct sim *s, const struct sim_event *ev)
   case EV_CONN_TIMER:
     if (!ss->piped && ss->timer_ms == (uint64_t)ev->c) {
       ss->timer_ms = NO_TIMER;
-      hop_conn_on_timer(&ss->conn, s->now);
+      refresh_snapshot(s, ss);
+      if (!ss->closes && !ss->piped)
+        hop_conn_on_timer(&ss->conn, s->now);
       run_actions(s, ss);
     }
     break;
   case EV_BACKEND:
     if (ss->connecting && ev->b == ss->connect_gen) {
+      int status = (int)ev->c;
+
       ss->connecting = 0;
-      hop_conn_on_backend(&ss->conn, (int)ev->c, s->now);
+      if (status == 0 && !still_routed(ss))
+        status = -103;             /* as src/shell/session.c: the server left while we dialled */
+      hop_conn_on_backend(&ss->conn, status, s->now);
       run_actions(s, ss);
     }
     break;

@@ -146,10 +146,20 @@ void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
                    const struct hop_route_table *routes, uint8_t *out, size_t out_cap,
                    uint64_t now_ms);
 
+/* Before the route is looked up, a newer snapshot's settings and routes replace those given at
+ * init (a server removed or moved while the opening trickled in must not be dialled). The peek's
+ * caps and the handshake deadline stay as they were at accept. Ignored once routed. */
+void hop_conn_rebind(struct hop_conn *c, const struct hop_conn_config *cfg,
+                     const struct hop_route_table *routes);
+
 void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint64_t now_ms);
 void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms);
 /* status: 0 when connected, else a negative libuv or HOP code (resolve or connect failure). */
 void hop_conn_on_backend(struct hop_conn *c, int status, uint64_t now_ms);
+/* The routed server left the routes (a newer snapshot lacks it) while its backend was being
+ * dialled or was connected but not yet handed off: drops the backend and answers as for an
+ * unreachable server, so no player reaches a backend that is no longer theirs. */
+void hop_conn_on_route_gone(struct hop_conn *c, uint64_t now_ms);
 void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms);
 
 /* The farm's answer to HOP_ACT_WAKE; `eta_s` is its estimate of the start time. */

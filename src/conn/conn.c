@@ -562,6 +562,15 @@ void hop_conn_set_proxy(struct hop_conn *c, enum hop_proxy_mode mode)
 
 /* ---- Events ------------------------------------------------------------------------------ */
 
+void hop_conn_rebind(struct hop_conn *c, const struct hop_conn_config *cfg,
+                     const struct hop_route_table *routes)
+{
+  if (c->state != HOP_CONN_PREREAD || c->routed)
+    return;
+  c->cfg = cfg;
+  c->routes = routes;
+}
+
 void hop_conn_init(struct hop_conn *c, const struct hop_conn_config *cfg,
                    const struct hop_route_table *routes, uint8_t *out, size_t out_cap,
                    uint64_t now_ms)
@@ -623,6 +632,20 @@ void hop_conn_on_backend(struct hop_conn *c, int status, uint64_t now_ms)
     c->backend_ok = 1;
   else
     c->backend_failure = HOP_CLOSE_BACKEND_UNREACHABLE;
+  proceed(c);
+}
+
+void hop_conn_on_route_gone(struct hop_conn *c, uint64_t now_ms)
+{
+  (void)now_ms;
+  c->out_used = 0;
+  if (c->state != HOP_CONN_PREREAD || (!c->connecting && !c->backend_ok))
+    return;
+  c->connecting = 0;
+  c->backend_ok = 0;
+  c->deadline_ms_connect = NO_DEADLINE;
+  c->backend_failure = HOP_CLOSE_BACKEND_UNREACHABLE;
+  push(c, HOP_ACT_DROP_BACKEND, NULL, 0);
   proceed(c);
 }
 

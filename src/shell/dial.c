@@ -164,8 +164,13 @@ void hop_dial_drop(struct hop_session *s)
 {
   struct hop_dial *d = s->dial;
 
-  if (!d)
+  if (!d) {
+    if (s->backend_open && !s->piped) {   /* connected, not handed off: close it now */
+      s->backend_open = 0;
+      uv_close((uv_handle_t *)&s->backend, hop_session_on_handle_closed);
+    }
     return;
+  }
   if (d->resolving) {
     s->dial = NULL;
     d->s = NULL;

@@ -90,6 +90,7 @@ static void on_appended(struct hop_store_job *job)
   } else if (job->status == 0) {
     o->full = 0;
   } else if (job->status < 0) {
+    o->dropped += j->x.events_len;   /* counted: a disk error must not lose events unseen */
     hop_log_msg(HOP_LOG_ERROR, "outbox_failed", job->err);
   }
   o->depth = j->x.depth;

@@ -11,6 +11,7 @@
 static void run_actions(struct hop_session *s);
 static void post_session(struct hop_session *s, enum hop_msg_kind kind);
 static void adopt_proxy_source(struct hop_session *s);
+static void refresh_snapshot(struct hop_session *s);
 
 /* ---- Lifetime ----------------------------------------------------------------------------- */
 
@@ -331,6 +332,9 @@ static void on_timer(uv_timer_t *t)
   else if (s->piped)
     hop_pipe_on_idle_timer(s);
   else if (s->greet) {
+    refresh_snapshot(s);       /* a legacy ping routes when its silence times out */
+    if (s->closing || s->piped)
+      return;
     hop_conn_on_timer(&s->greet->conn, uv_now(&s->w->loop));
     run_actions(s);
   }
@@ -346,10 +350,28 @@ void hop_session_arm_timer(struct hop_session *s, uint64_t deadline_ms)
     uv_timer_start(&s->timer, on_timer, deadline_ms > now ? deadline_ms - now : 0, 0);
 }
 
+/* Whether the server we dialled is still in the newest routes: the control plane may have
+ * removed it while we connected, and a player must not reach a backend that is no longer theirs
+ * (found by sim, scenario churn). */
+static int still_routed(struct hop_session *s)
+{
+  struct hop_worker *w = s->w;
+  const struct hop_server *srv = s->greet->conn.server;
+
+  hop_snapshot_refresh(&w->snap, &w->snap_gen);
+  return !srv || !w->snap || w->snap == s->snap ||
+         hop_route_table_find_id(w->snap->routes, srv->id) != NULL;
+}
+
 void hop_session_on_dialed(struct hop_session *s, int status)
 {
   if (s->closing || !s->greet)
     return;
+  if (status == 0 && !still_routed(s)) {
+    s->backend_open = 0;       /* answered as unreachable: it is, for this player */
+    uv_close((uv_handle_t *)&s->backend, hop_session_on_handle_closed);
+    status = UV_ECONNABORTED;
+  }
   hop_conn_on_backend(&s->greet->conn, status, uv_now(&s->w->loop));
   run_actions(s);
 }
@@ -554,6 +576,28 @@ static void on_greet_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)g->preread + g->len, (unsigned)(g->cap - g->len));
 }
 
+/* Follow the newest snapshot until the hand-off: before routing, a session moves to it (a
+ * document published while the opening trickled in may have removed or moved the server);
+ * after routing, a server gone from it is not piped to (found by sim, scenario churn). */
+static void refresh_snapshot(struct hop_session *s)
+{
+  struct hop_worker *w = s->w;
+  struct hop_conn *c = &s->greet->conn;
+
+  hop_snapshot_refresh(&w->snap, &w->snap_gen);
+  if (!w->snap || w->snap == s->snap)
+    return;
+  if (!c->routed) {
+    hop_snapshot_ref(w->snap);
+    hop_snapshot_unref(s->snap);
+    s->snap = w->snap;
+    hop_conn_rebind(c, &s->snap->cfg->conn, s->snap->routes);
+  } else if (c->server && !hop_route_table_find_id(w->snap->routes, c->server->id)) {
+    hop_conn_on_route_gone(c, uv_now(&w->loop));
+    run_actions(s);            /* its answer, before the next event reuses the out buffer */
+  }
+}
+
 static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   struct hop_session *s = stream->data;
@@ -572,6 +616,9 @@ static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
     g->len += (size_t)nread;
     s->bytes_c2b += (uint64_t)nread;
     g->len = hop_conn_compact(&g->conn, g->preread, g->len);
+    refresh_snapshot(s);
+    if (s->closing)
+      return;
     hop_conn_on_bytes(&g->conn, g->preread, g->len, now);
     if (g->len == g->cap && g->conn.ready) {
       uv_read_stop(stream);    /* full while the backend connects: the relay reads on */

@@ -950,6 +950,81 @@ static void test_close_table(void)
   CHECK_STR("legacy", hop_intent_name(HOP_INTENT_LEGACY));
 }
 
+/* A newer snapshot before routing replaces the one given at init; after routing it cannot move
+ * the session, but a server gone from it is never piped to. */
+static void test_snapshot_changes(void)
+{
+  struct hop_route_table *none = hop_route_table_new();
+  struct hop_conn_config cfg = make_cfg();
+  size_t len, hs;
+  uint8_t *fx = fixture("1.20.4-login.bin", &len);
+  struct sess s;
+  char *text;
+
+  hs = handshake_len(fx, len);
+  if (!CHECK(none && hop_route_table_seal(none) == 0))
+    return;
+  TEST_CTX("%s", "rebind before routing");
+  start(&s, &cfg);
+  bytes(&s, fx, hs - 3, T0 + 1);
+  hop_conn_rebind(&s.c, &s.cfg, none);
+  bytes(&s, fx, len, T0 + 2);
+  CHECK_EQ(0, s.connects);
+  CHECK_EQ(1, s.closes);
+  CHECK_EQ(HOP_CLOSE_NO_ROUTE, s.reason);
+
+  TEST_CTX("%s", "rebind after routing is ignored");
+  start(&s, &cfg);
+  bytes(&s, fx, len, T0 + 1);
+  CHECK_EQ(1, s.connects);
+  hop_conn_rebind(&s.c, &s.cfg, none);
+  backend(&s, 0, T0 + 2);
+  CHECK_EQ(1, s.pipes);
+
+  TEST_CTX("%s", "route gone while dialling");
+  start(&s, &cfg);
+  bytes(&s, fx, len, T0 + 1);
+  hop_conn_on_route_gone(&s.c, T0 + 2);
+  drain(&s);
+  CHECK_EQ(1, s.drops);
+  CHECK_EQ(0, s.pipes);
+  CHECK_EQ(1, s.closes);
+  CHECK_EQ(HOP_CLOSE_BACKEND_UNREACHABLE, s.reason);
+  text = s.writes ? disconnect_text(s.write[0], s.write_len[0]) : NULL;
+  CHECK(text && strstr(text, "lobby cannot be reached") != NULL);
+  free(text);
+  backend(&s, 0, T0 + 3);              /* the abandoned dial's result changes nothing */
+  CHECK_EQ(0, s.pipes);
+
+  TEST_CTX("%s", "route gone after the connect, before the Login Start");
+  start(&s, &cfg);
+  bytes(&s, fx, hs, T0 + 1);
+  if (CHECK(s.connects == 1)) {       /* the connect starts with the handshake */
+    backend(&s, 0, T0 + 2);
+    CHECK_EQ(0, s.pipes);
+    hop_conn_on_route_gone(&s.c, T0 + 3);
+    drain(&s);
+    CHECK_EQ(1, s.drops);
+    bytes(&s, fx, len, T0 + 4);
+    CHECK_EQ(0, s.pipes);
+    CHECK_EQ(1, s.closes);
+    CHECK_EQ(HOP_CLOSE_BACKEND_UNREACHABLE, s.reason);
+  }
+
+  TEST_CTX("%s", "route gone after the hand-off is ignored");
+  start(&s, &cfg);
+  bytes(&s, fx, len, T0 + 1);
+  backend(&s, 0, T0 + 2);
+  hop_conn_on_route_gone(&s.c, T0 + 3);
+  drain(&s);
+  CHECK_EQ(1, s.pipes);
+  CHECK_EQ(0, s.drops);
+  CHECK_EQ(2, s.n);
+  TEST_CTX("%s", "");
+  hop_route_table_free(none);
+  free(fx);
+}
+
 int main(int argc, char **argv)
 {
   char err[256];
@@ -974,6 +1049,7 @@ int main(int argc, char **argv)
   test_legacy();
   test_malformed();
   test_close_table();
+  test_snapshot_changes();
   hop_route_table_free(routes);
   return TEST_DONE();
 }
