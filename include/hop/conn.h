@@ -68,6 +68,14 @@ enum hop_conn_state {
   HOP_CONN_CLOSED,
 };
 
+/* The admission gate (hop_conn_set_gate): once the client's intent is known, conn waits for the
+ * shell's decision (its limits) before it routes, connects or answers anything. */
+enum hop_gate {
+  HOP_GATE_OPEN = 0,
+  HOP_GATE_CLOSED,             /* set: stop when the intent is known */
+  HOP_GATE_WAITING,            /* stopped there: hop_conn_open_gate or hop_conn_refuse */
+};
+
 enum hop_action_kind {
   HOP_ACT_CONNECT = 1,         /* resolve and connect to conn.server (once) */
   HOP_ACT_WAKE,                /* ask the farm to wake conn.server; answer with hop_conn_on_wake */
@@ -108,6 +116,7 @@ struct hop_conn {
   uint64_t deadline_ms_connect;        /* UINT64_MAX while no connect is in flight */
   uint64_t deadline_ms_settle;         /* legacy FE / FE 01 silence; UINT64_MAX otherwise */
   int routed;                          /* route looked up (server may still be NULL) */
+  enum hop_gate gate;                  /* OPEN unless the shell asked to decide first */
   int client_eof;                      /* the client has sent everything it will send */
   int ready;                           /* every byte needed before routing is in */
   int legacy;                          /* a legacy ping (intent LEGACY) */
@@ -176,6 +185,16 @@ size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len);
  * intent with `text` (status: a MOTD; login: a Disconnect; legacy: a kick) unless `silent`,
  * and closes with `reason`. Call it once the intent is known (hop_conn_intent != NONE). */
 void hop_conn_refuse(struct hop_conn *c, enum hop_close reason, const char *text, int silent);
+
+/* Asks conn to stop at the admission gate: once the intent is known (hop_conn_at_gate), conn
+ * does nothing until hop_conn_open_gate (go on: route, connect, answer) or hop_conn_refuse. Call
+ * it after init, when the shell has limits to apply; without it conn routes at once. */
+void hop_conn_set_gate(struct hop_conn *c);
+void hop_conn_open_gate(struct hop_conn *c, uint64_t now_ms);
+static inline int hop_conn_at_gate(const struct hop_conn *c)
+{
+  return c->gate == HOP_GATE_WAITING;
+}
 
 /* Pops the next action into `out`; returns 1, or 0 when there is none. */
 int hop_conn_next_action(struct hop_conn *c, struct hop_action *out);

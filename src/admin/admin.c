@@ -118,7 +118,9 @@ int hop_admin_start(const char *listen, struct hop_admin **out, char *err, size_
   union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
   struct hop_admin *a = calloc(1, sizeof *a);
   const union MHD_DaemonInfo *info;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  /* AUTO picks epoll (or poll): select() cannot take a descriptor above FD_SETSIZE, and with
+   * thousands of players connected every new admin socket is one (found by bench/attack). */
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   char host[256], shown[300];
   uint16_t port;
   struct hop_logline l;

@@ -347,12 +347,33 @@ static void on_peek(struct hop_conn *c, int r, uint64_t now_ms)
   c->deadline_ms_settle = c->peek.legacy_pending ? now_ms + HOP_LEGACY_SETTLE_MS : NO_DEADLINE;
   if (r == HOP_PEEK_LEGACY)
     c->legacy = 1;
+  if (r != HOP_PEEK_MORE)
+    c->ready = 1;
+  if (c->gate != HOP_GATE_OPEN && (c->legacy || c->peek.have_handshake)) {
+    c->gate = HOP_GATE_WAITING;   /* the shell decides (hop_conn_open_gate or _refuse) */
+    return;
+  }
   if (!c->routed && (c->legacy || c->peek.have_handshake))
     route(c, now_ms);
-  if (r != HOP_PEEK_MORE) {
-    c->ready = 1;
+  if (c->ready)
     proceed(c);
-  }
+}
+
+void hop_conn_set_gate(struct hop_conn *c)
+{
+  if (c->state == HOP_CONN_PREREAD && !c->routed)
+    c->gate = HOP_GATE_CLOSED;
+}
+
+void hop_conn_open_gate(struct hop_conn *c, uint64_t now_ms)
+{
+  if (c->gate != HOP_GATE_WAITING || c->state != HOP_CONN_PREREAD)
+    return;
+  c->out_used = 0;
+  c->gate = HOP_GATE_OPEN;
+  route(c, now_ms);
+  if (c->ready)
+    proceed(c);
 }
 
 /* ---- Waking and holding ------------------------------------------------------------------ */

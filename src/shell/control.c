@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -411,6 +412,22 @@ static int start_workers(struct control *ctl)
   return 0;
 }
 
+/* Every session holds one or two descriptors: the soft limit (1024 on most distributions) would
+ * cap hopper at a few hundred players, so take what the hard limit allows. Returns the limit. */
+static long raise_nofile(void)
+{
+  struct rlimit r;
+
+  if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+    return -1;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+      getrlimit(RLIMIT_NOFILE, &r);
+  }
+  return r.rlim_cur == RLIM_INFINITY ? -1 : (long)r.rlim_cur;
+}
+
 int hop_control_run(const char *config_path, struct hop_config *cfg)
 {
   struct control ctl = { 0 };
@@ -418,6 +435,7 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
   struct hop_logline l;
   int workers = cfg->workers ? cfg->workers : (int)uv_available_parallelism();
   int cfg_managed = cfg->provider != HOP_PROVIDER_STATIC;
+  long nofile = raise_nofile();
 
   ctl.loop = uv_default_loop();
   ctl.config_path = config_path;
@@ -463,6 +481,7 @@ int hop_control_run(const char *config_path, struct hop_config *cfg)
     struct hop_snapshot *now = hop_snapshot_current();
 
     hop_log_int(&l, "workers", workers);
+    hop_log_int(&l, "nofile", nofile);
     hop_log_int(&l, "servers", (int64_t)hop_route_table_servers(now->routes));
     hop_log_end(&l);
     hop_snapshot_unref(now);

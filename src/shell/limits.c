@@ -14,6 +14,9 @@
 #define SHARD_SLOTS 1024       /* 65,536 IPs tracked at most */
 #define PROBE_MAX   16
 #define NEW_BANS    1024       /* bans not yet taken by the control loop */
+/* Sessions over the per-IP cap are admitted to be told why once their intent is known; at most
+ * this many at a time, the rest are closed at accept. */
+#define OVER_IP_TOLD_MAX 8
 
 struct slot {
   uint8_t key[16];             /* IPv6, IPv4 mapped */
@@ -145,6 +148,11 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
   if (s && banned(s)) {
     uv_mutex_unlock(&sh->lock);
     return HOP_CLOSE_BANNED;
+  }
+  if (s && l->sessions_per_ip_max && s->open >= l->sessions_per_ip_max + OVER_IP_TOLD_MAX) {
+    uv_mutex_unlock(&sh->lock);
+    *over_ip = 1;              /* told enough: a slowloris never says its intent */
+    return HOP_CLOSE_SESSION_LIMIT;
   }
   if (l->sessions_max && atomic_load(&sessions) >= l->sessions_max) {
     uv_mutex_unlock(&sh->lock);

@@ -12,7 +12,8 @@
 #include "hop/config.h"
 
 /* At accept. Returns HOP_CLOSE_NONE (admitted: call hop_limits_release at the end),
- * HOP_CLOSE_DENIED, HOP_CLOSE_BANNED or HOP_CLOSE_SESSION_LIMIT (global cap) for a refusal at
+ * HOP_CLOSE_DENIED, HOP_CLOSE_BANNED or HOP_CLOSE_SESSION_LIMIT (the global cap, or with
+ * *over_ip set the per-IP cap plus the few over it already waiting to be told) for a refusal at
  * once, or marks
  * *over_ip when the per-IP cap is passed (admitted and counted, refused once its intent is
  * known, so the player can be told). */

@@ -516,6 +516,17 @@ static void check_limits(struct hop_session *s, struct hop_conn *c)
                                               intent != HOP_INTENT_LEGACY,
                             uv_now(&s->w->loop)))
     hop_conn_refuse(c, HOP_CLOSE_RATE_LIMITED, l->text, l->silent);
+  else
+    hop_conn_open_gate(c, uv_now(&s->w->loop));
+}
+
+/* Whether conn must wait for check_limits before it routes or answers: without the gate a
+ * status ping that arrives whole is answered before a limit could refuse it (found by
+ * bench/attack). */
+static int needs_gate(const struct hop_limits *l, int trusted)
+{
+  return l->sessions_per_ip_max || l->status_per_s || l->login_per_s ||
+         (trusted && l->ban_strikes);
 }
 
 static void run_actions(struct hop_session *s)
@@ -697,6 +708,8 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
       /* one accept, one close: no log line, no buffer (a flood must stay cheap) */
       hop_metrics_inc(&w->metrics->closes[refused]);
       s->reason = refused;
+      s->peer_real = (uint8_t)(over_ip && !trusted);
+      strike(s);               /* hitting the per-IP cap counts towards a ban */
       s->closing = 1;
       unlink_session(s);
       uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
@@ -714,9 +727,11 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   }
   hop_conn_init(&s->greet->conn, &cfg->conn, s->snap->routes, w->answer, sizeof w->answer,
                 s->accepted_ms);
-  if (hop_cidr_list_match(&cfg->trusted_proxies, &s->peer.sa))
+  if (!s->ip_counted)           /* a trusted proxy */
     hop_conn_set_proxy(&s->greet->conn, cfg->proxy_required ? HOP_PROXY_REQUIRE
                                                             : HOP_PROXY_ACCEPT);
+  if (needs_gate(&cfg->limits, !s->ip_counted))
+    hop_conn_set_gate(&s->greet->conn);
   if (uv_read_start((uv_stream_t *)&s->client, on_greet_alloc, on_greet_read) < 0) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);
     return;

@@ -132,6 +132,30 @@ def test_readyz_false_while_draining(binary):
     hp.check_exit(rc)
 
 
+def test_served_with_many_sessions_open(binary):
+  """Past 1,024 open descriptors the admin listener still answers (select() cannot), and hopper
+  raised its own descriptor limit to hold them."""
+  import resource
+  soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+  if hard != resource.RLIM_INFINITY and hard < 1400:
+    raise h.Skip('the descriptor limit (%d) is too low for 1,200 sockets' % hard)
+  resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+  hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], '127.0.0.1:9')],
+                config={'admin': {'listen': '127.0.0.1:0'}, 'timeouts_ms': {'handshake': 60000}})
+  held = []
+  with hp:
+    port = admin_port(hp)
+    h.check(int(hp.wait_log(msg='ready')['nofile']) >= 1400, 'hopper raised its nofile limit')
+    for _ in range(1200):
+      held.append(h.Client(hp.port, record=False))
+    h.wait_until(lambda: 'hopper_connections_accepted_total 1200' in get(port, '/metrics')[1],
+                 10, 'all 1,200 accepted')
+    for path in ('/healthz', '/readyz', '/servers', '/bans'):
+      h.check_eq(200, get(port, path)[0], path + ' with 1,200 sessions open')
+    for c in held:
+      c.close()
+
+
 def test_bad_admin_listen(binary):
   cfg = os.path.join(h.mkdtemp(), 'bad.json')
   with open(cfg, 'w') as f:
@@ -143,4 +167,5 @@ def test_bad_admin_listen(binary):
 
 if __name__ == '__main__':
   h.main([test_endpoints_and_counters, test_random_hosts_add_no_series,
-          test_readyz_false_while_draining, test_bad_admin_listen])
+          test_readyz_false_while_draining, test_served_with_many_sessions_open,
+          test_bad_admin_listen])

@@ -154,6 +154,56 @@ def test_rate_limits(binary):
     be.close()
 
 
+def test_limits_come_before_any_answer(binary):
+  """A limited status ping for an unknown host gets the limit MOTD whether its packets arrive in
+  one segment or two: hopper answers nothing before the limits have had their say."""
+  hp = h.Hopper(binary, config={'limits': {'status_per_s': 1, 'status_burst': 1, 'text': TEXT}})
+  with hp:
+    opening = h.handshake('nowhere.example.com', next_state=1)
+    c = h.Client(hp.port)
+    c.send(opening + h.status_request())
+    doc = h.parse_status_response(c.wait_frames(1)[0])
+    h.check('No server at' in json.dumps(doc), 'the first ping: the unknown-host MOTD', doc)
+    c.close()
+    for split in (False, True):
+      c = h.Client(hp.port)
+      if split:
+        c.send(opening)
+        time.sleep(0.05)
+        c.send(h.status_request())
+      else:
+        c.send(opening + h.status_request())
+      doc = h.parse_status_response(c.wait_frames(1)[0])
+      h.check('Slow down' in json.dumps(doc), 'limited (%s): the limit MOTD' %
+              ('two segments' if split else 'one segment'), doc)
+      c.send(h.ping(12345678))
+      c.wait_frames(2)             # the pong comes too
+      c.close()
+      h.check_eq('rate_limited', hp.session_log(c).get('reason'), 'reason')
+
+
+def test_per_ip_cap_holds_against_slowloris(binary):
+  """Connections over the per-IP cap that never say their intent: a few wait to be told, the
+  rest are closed at accept, so one address cannot hold more than the cap plus those few."""
+  hp = h.Hopper(binary, config={'limits': {'sessions_per_ip_max': 2},
+                                'timeouts_ms': {'handshake': 30000},
+                                'admin': {'listen': '127.0.0.1:0'}})
+  with hp:
+    held = [h.Client(hp.port, record=False) for _ in range(2 + 8)]   # the cap, then 8 told
+    time.sleep(0.3)
+    extra = h.Client(hp.port)
+    h.check_eq(b'', extra.wait_eof(timeout=3), 'the 11th is closed at accept')
+    extra.close()
+    admin = int(hp.wait_log(msg='admin_listening')['addr'].rsplit(':', 1)[1])
+    h.check_eq(1, closed_counter(admin, 'session_limit'), 'counted')
+    other = h.Client(hp.port, source='127.0.0.2')     # another address is not affected
+    other.send(h.handshake('play.example.com', next_state=1) + h.status_request())
+    other.wait_frames(1)
+    other.close()
+    for c in held:
+      c.close()
+
+
 def test_silent(binary):
   hp = h.Hopper(binary, servers=[h.server('lobby', ['play.example.com'], '127.0.0.1:9')],
                 config={'limits': {'status_per_s': 1, 'status_burst': 1, 'silent': True}})
@@ -168,4 +218,5 @@ def test_silent(binary):
 
 if __name__ == '__main__':
   h.main([test_deny_and_global_cap, test_per_ip_cap_answers, test_per_ip_cap_behind_a_proxy,
-          test_rate_limits, test_silent])
+          test_rate_limits, test_limits_come_before_any_answer,
+          test_per_ip_cap_holds_against_slowloris, test_silent])

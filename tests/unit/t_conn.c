@@ -1025,6 +1025,53 @@ static void test_snapshot_changes(void)
   free(fx);
 }
 
+/* With the gate set, conn says and does nothing once the intent is known until the shell opens
+ * the gate or refuses, however the bytes were split. */
+static void test_gate(void)
+{
+  struct hop_conn_config cfg = make_cfg();
+  size_t len, slen;
+  uint8_t *fx = fixture("1.20.4-login.bin", &len);
+  uint8_t *st = fixture("1.20.4-status.bin", &slen);
+  struct sess s;
+
+  for (size_t cut = 1; cut <= len; cut++) {
+    TEST_CTX("login, opened, cut %zu", cut);
+    start(&s, &cfg);
+    hop_conn_set_gate(&s.c);
+    bytes(&s, fx, cut, T0 + 1);
+    bytes(&s, fx, len, T0 + 2);
+    CHECK_EQ(0, s.n);
+    CHECK(hop_conn_at_gate(&s.c));
+    CHECK(s.c.ready);
+    hop_conn_open_gate(&s.c, T0 + 3);
+    drain(&s);
+    CHECK_EQ(1, s.connects);
+    backend(&s, 0, T0 + 4);
+    CHECK_EQ(1, s.pipes);
+    CHECK_EQ(len, s.pipe_len);
+  }
+  TEST_CTX("%s", "status, refused at the gate");
+  start(&s, &cfg);
+  hop_conn_set_gate(&s.c);
+  bytes(&s, st, slen, T0 + 1);
+  CHECK_EQ(0, s.n);
+  CHECK(hop_conn_at_gate(&s.c));
+  hop_conn_refuse(&s.c, HOP_CLOSE_RATE_LIMITED, "slow down", 0);
+  drain(&s);
+  CHECK_EQ(0, s.connects);
+  CHECK_EQ(1, s.writes);               /* the limit MOTD, from hopper */
+  CHECK(s.write_len[0] > 0 && memmem(s.write[0], s.write_len[0], "slow down", 9) != NULL);
+  TEST_CTX("%s", "no gate: routes at once");
+  start(&s, &cfg);
+  bytes(&s, fx, len, T0 + 1);
+  CHECK(!hop_conn_at_gate(&s.c));
+  CHECK_EQ(1, s.connects);
+  TEST_CTX("%s", "");
+  free(fx);
+  free(st);
+}
+
 int main(int argc, char **argv)
 {
   char err[256];
@@ -1050,6 +1097,7 @@ int main(int argc, char **argv)
   test_malformed();
   test_close_table();
   test_snapshot_changes();
+  test_gate();
   hop_route_table_free(routes);
   return TEST_DONE();
 }
