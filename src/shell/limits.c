@@ -21,8 +21,14 @@ struct slot {
   uint64_t last_ms;            /* last refill */
 };
 
+/* The locks live apart from the slots: initialising them would otherwise touch a page of every
+ * shard (256 KiB resident before the first few clients); the slots' pages are touched only as
+ * clients hash into them. One cache line per lock, so workers on different shards do not share. */
+static struct {
+  _Alignas(64) uv_mutex_t m;
+} locks[SHARDS];
+
 static struct shard {
-  uv_mutex_t lock;
   struct slot slots[SHARD_SLOTS];
 } shards[SHARDS];
 
@@ -32,7 +38,7 @@ static _Atomic uint32_t sessions;
 static void init(void)
 {
   for (int i = 0; i < SHARDS; i++)
-    uv_mutex_init(&shards[i].lock);
+    uv_mutex_init(&locks[i].m);
 }
 
 static void key_of(const struct sockaddr *sa, uint8_t key[16])
@@ -57,15 +63,15 @@ static uint32_t hash_key(const uint8_t key[16])
 
 /* The client's slot, locked in its shard; creates it (evicting an idle one if the probe window
  * is full). NULL if all are busy: the client then goes untracked, as before limits existed. */
-static struct slot *find(const uint8_t key[16], struct shard **shard_out, int create)
+static struct slot *find(const uint8_t key[16], uv_mutex_t **lock_out, int create)
 {
   uint32_t h = hash_key(key);
   struct shard *sh = &shards[h % SHARDS];
   struct slot *free_slot = NULL, *idle = NULL;
 
   uv_once(&once, init);
-  uv_mutex_lock(&sh->lock);
-  *shard_out = sh;
+  *lock_out = &locks[h % SHARDS].m;
+  uv_mutex_lock(*lock_out);
   for (int i = 0; i < PROBE_MAX; i++) {
     struct slot *s = &sh->slots[(h / SHARDS + (uint32_t)i) % SHARD_SLOTS];
 
@@ -93,7 +99,7 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
                                 int *over_ip)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
 
   *over_ip = 0;
@@ -105,29 +111,29 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
   if (!peer)
     return HOP_CLOSE_NONE;     /* a trusted proxy: its clients are counted by their own IPs */
   key_of(peer, key);
-  s = find(key, &sh, 1);
+  s = find(key, &lock, 1);
   if (s) {
     s->open++;
     *over_ip = l->sessions_per_ip_max && s->open > l->sessions_per_ip_max;
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return HOP_CLOSE_NONE;
 }
 
 void hop_limits_release(const struct sockaddr *peer)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
 
   atomic_fetch_sub(&sessions, 1);
   if (!peer)
     return;
   key_of(peer, key);
-  s = find(key, &sh, 0);
+  s = find(key, &lock, 0);
   if (s && s->open)
     s->open--;
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
 }
 
 /* Adds the tokens (x 1000) earned since the last refill, up to the burst. */
@@ -144,7 +150,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
 {
   uint32_t per_s = login ? l->login_per_s : l->status_per_s;
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
   uint64_t elapsed;
   int ok = 1;
@@ -152,7 +158,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
   if (!per_s)
     return 1;
   key_of(peer, key);
-  s = find(key, &sh, 1);
+  s = find(key, &lock, 1);
   if (s) {
     elapsed = now_ms > s->last_ms ? now_ms - s->last_ms : 0;
     s->last_ms = now_ms;
@@ -166,6 +172,6 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
       *bucket -= 1000;
 
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return ok;
 }
