@@ -14,6 +14,7 @@
 #include "hop/snapshot.h"
 #include "bus.h"
 #include "pool.h"
+#include "slab.h"
 
 #define HOP_RELAY_BUF_BYTES   (64 * 1024)   /* one read */
 #define HOP_RELAY_HIGH_BYTES  (256 * 1024)  /* stop reading the source above this queue */
@@ -40,7 +41,7 @@ struct hop_worker {
   atomic_int cmd;
   atomic_long live;            /* sessions open on this worker */
   int draining;
-  struct hop_pool greet_pool;  /* struct hop_greet + preread */
+  struct hop_slab greet_slab;  /* struct hop_greet + preread: pages apart from the sessions' */
   struct hop_pool buf_pool;    /* relay reads */
   struct hop_pool write_pool;  /* struct hop_write */
   uv_timer_t trim;             /* gives a burst's freed memory back to the system */
@@ -53,7 +54,7 @@ struct hop_worker {
   uint8_t answer[HOP_CONN_OUT_BYTES];  /* conn's answers for the event at hand */
 };
 
-/* Handshake-phase state: taken from a pool at accept, returned once piped or closed. */
+/* Handshake-phase state: taken from the greet slab at accept, returned once piped or closed. */
 struct hop_greet {
   struct hop_conn conn;
   size_t len;                  /* bytes preread */
@@ -133,7 +134,7 @@ void hop_session_arm_timer(struct hop_session *s, uint64_t deadline_ms);
 void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m);
 /* The close callback of every session handle; frees the session after the last one. */
 void hop_session_on_handle_closed(uv_handle_t *h);
-/* Returns the greet (preread buffer and conn) to its pool; the replay must be written. */
+/* Returns the greet (preread buffer and conn) to its slab; the replay must be written. */
 void hop_session_greet_release(struct hop_session *s);
 
 /* dial.c: resolve (off the loop) and connect s->backend to s->server. */
