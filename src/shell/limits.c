@@ -31,8 +31,14 @@ struct slot {
   int64_t banned_until;        /* unix ms; 0 = not banned. Such a slot is never evicted */
 };
 
+/* The locks live apart from the slots: initialising them would otherwise touch a page of every
+ * shard (256 KiB resident before the first few clients); the slots' pages are touched only as
+ * clients hash into them. One cache line per lock, so workers on different shards do not share. */
+static struct {
+  _Alignas(64) uv_mutex_t m;
+} locks[SHARDS];
+
 static struct shard {
-  uv_mutex_t lock;
   struct slot slots[SHARD_SLOTS];
 } shards[SHARDS];
 
@@ -49,7 +55,7 @@ static struct {
 static void init(void)
 {
   for (int i = 0; i < SHARDS; i++)
-    uv_mutex_init(&shards[i].lock);
+    uv_mutex_init(&locks[i].m);
   uv_mutex_init(&fresh.lock);
 }
 
@@ -95,15 +101,15 @@ static uint32_t hash_key(const uint8_t key[16])
 
 /* The client's slot, locked in its shard; creates it (evicting an idle one if the probe window
  * is full). NULL if all are busy: the client then goes untracked, as before limits existed. */
-static struct slot *find(const uint8_t key[16], struct shard **shard_out, int create)
+static struct slot *find(const uint8_t key[16], uv_mutex_t **lock_out, int create)
 {
   uint32_t h = hash_key(key);
   struct shard *sh = &shards[h % SHARDS];
   struct slot *free_slot = NULL, *idle = NULL;
 
   uv_once(&once, init);
-  uv_mutex_lock(&sh->lock);
-  *shard_out = sh;
+  *lock_out = &locks[h % SHARDS].m;
+  uv_mutex_lock(*lock_out);
   for (int i = 0; i < PROBE_MAX; i++) {
     struct slot *s = &sh->slots[(h / SHARDS + (uint32_t)i) % SHARD_SLOTS];
 
@@ -131,7 +137,7 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
                                 int *over_ip)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
 
   *over_ip = 0;
@@ -144,18 +150,18 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
     return HOP_CLOSE_NONE;
   }
   hop_ip_key(peer, key);
-  s = find(key, &sh, 1);
+  s = find(key, &lock, 1);
   if (s && banned(s)) {
-    uv_mutex_unlock(&sh->lock);
+    uv_mutex_unlock(lock);
     return HOP_CLOSE_BANNED;
   }
   if (s && l->sessions_per_ip_max && s->open >= l->sessions_per_ip_max + OVER_IP_TOLD_MAX) {
-    uv_mutex_unlock(&sh->lock);
+    uv_mutex_unlock(lock);
     *over_ip = 1;              /* told enough: a slowloris never says its intent */
     return HOP_CLOSE_SESSION_LIMIT;
   }
   if (l->sessions_max && atomic_load(&sessions) >= l->sessions_max) {
-    uv_mutex_unlock(&sh->lock);
+    uv_mutex_unlock(lock);
     return HOP_CLOSE_SESSION_LIMIT;
   }
   atomic_fetch_add(&sessions, 1);
@@ -163,41 +169,41 @@ enum hop_close hop_limits_admit(const struct hop_limits *l, const struct sockadd
     s->open++;
     *over_ip = l->sessions_per_ip_max && s->open > l->sessions_per_ip_max;
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return HOP_CLOSE_NONE;
 }
 
 int hop_limits_count_ip(const struct hop_limits *l, const struct sockaddr *peer)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
   int over = 0;
 
   hop_ip_key(peer, key);
-  s = find(key, &sh, 1);
+  s = find(key, &lock, 1);
   if (s) {
     s->open++;
     over = l->sessions_per_ip_max && s->open > l->sessions_per_ip_max;
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return over;
 }
 
 void hop_limits_release(const struct sockaddr *peer)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
 
   atomic_fetch_sub(&sessions, 1);
   if (!peer)
     return;
   hop_ip_key(peer, key);
-  s = find(key, &sh, 0);
+  s = find(key, &lock, 0);
   if (s && s->open)
     s->open--;
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
 }
 
 /* Adds the tokens (x 1000) earned since the last refill, up to the burst. */
@@ -214,7 +220,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
 {
   uint32_t per_s = login ? l->login_per_s : l->status_per_s;
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
   uint64_t elapsed;
   int ok = 1;
@@ -222,7 +228,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
   if (!per_s)
     return 1;
   hop_ip_key(peer, key);
-  s = find(key, &sh, 1);
+  s = find(key, &lock, 1);
   if (s) {
     elapsed = now_ms > s->last_ms ? now_ms - s->last_ms : 0;
     s->last_ms = now_ms;
@@ -236,7 +242,7 @@ int hop_limits_rate(const struct hop_limits *l, const struct sockaddr *peer, int
       *bucket -= 1000;
 
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return ok;
 }
 
@@ -269,7 +275,7 @@ int hop_limits_strike(const struct hop_limits *l, const struct sockaddr *peer,
                       enum hop_close reason, uint64_t now_ms, struct hop_ban *out)
 {
   uint64_t window = (uint64_t)l->ban_window_s * 1000;
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
   int now_banned = 0;
 
@@ -277,7 +283,7 @@ int hop_limits_strike(const struct hop_limits *l, const struct sockaddr *peer,
       (l->ban_exempt.len && hop_cidr_list_match(&l->ban_exempt, peer)))
     return 0;
   hop_ip_key(peer, out->key);
-  s = find(out->key, &sh, 1);
+  s = find(out->key, &lock, 1);
   if (s && !banned(s)) {
     if (!s->strikes || now_ms - s->strikes_since_ms >= window) {
       s->strikes = 0;
@@ -294,7 +300,7 @@ int hop_limits_strike(const struct hop_limits *l, const struct sockaddr *peer,
       now_banned = 1;
     }
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   if (now_banned)
     queue_fresh(out);
   return now_banned;
@@ -303,41 +309,41 @@ int hop_limits_strike(const struct hop_limits *l, const struct sockaddr *peer,
 int hop_limits_banned(const struct sockaddr *peer)
 {
   uint8_t key[16];
-  struct shard *sh;
+  uv_mutex_t *lock;
   struct slot *s;
   int is;
 
   hop_ip_key(peer, key);
-  s = find(key, &sh, 0);
+  s = find(key, &lock, 0);
   is = s && banned(s);
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return is;
 }
 
 int hop_limits_ban(const struct hop_ban *b)
 {
-  struct shard *sh;
-  struct slot *s = find(b->key, &sh, 1);
+  uv_mutex_t *lock;
+  struct slot *s = find(b->key, &lock, 1);
 
   if (s) {
     s->banned_until = b->until_ms;
     s->strikes = (uint16_t)(b->strikes < UINT16_MAX ? b->strikes : UINT16_MAX);
     s->ban_reason = b->reason;
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
   return s ? 0 : -1;
 }
 
 void hop_limits_unban(const uint8_t key[16])
 {
-  struct shard *sh;
-  struct slot *s = find(key, &sh, 0);
+  uv_mutex_t *lock;
+  struct slot *s = find(key, &lock, 0);
 
   if (s) {
     s->banned_until = 0;
     s->strikes = 0;
   }
-  uv_mutex_unlock(&sh->lock);
+  uv_mutex_unlock(lock);
 }
 
 size_t hop_limits_take_new_bans(struct hop_ban *out, size_t max)
@@ -361,7 +367,7 @@ size_t hop_limits_list_bans(struct hop_ban *out, size_t max)
 
   uv_once(&once, init);
   for (int i = 0; i < SHARDS; i++) {
-    uv_mutex_lock(&shards[i].lock);
+    uv_mutex_lock(&locks[i].m);
     for (int j = 0; j < SHARD_SLOTS; j++) {
       const struct slot *s = &shards[i].slots[j];
 
@@ -375,7 +381,7 @@ size_t hop_limits_list_bans(struct hop_ban *out, size_t max)
       }
       n++;
     }
-    uv_mutex_unlock(&shards[i].lock);
+    uv_mutex_unlock(&locks[i].m);
   }
   return n;
 }

@@ -22,8 +22,8 @@ void hop_session_greet_release(struct hop_session *s)
   if (!g)
     return;
   s->greet = NULL;
-  if (sizeof *g + g->cap == s->w->greet_pool.chunk_bytes)
-    hop_pool_put(&s->w->greet_pool, g);
+  if (sizeof *g + g->cap <= s->w->greet_slab.chunk_bytes)
+    hop_slab_put(&s->w->greet_slab, g);
   else
     free(g);
 }
@@ -298,7 +298,7 @@ static void write_answer(struct hop_session *s, const struct hop_action *a)
   }
 }
 
-/* Keeps host, player and uuid for the log line once the greet goes back to its pool. */
+/* Keeps host, player and uuid for the log line once the greet goes back to its slab. */
 static void save_label(struct hop_session *s)
 {
   const char *host, *player;
@@ -652,8 +652,8 @@ static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
 
 static struct hop_greet *greet_new(struct hop_worker *w, size_t cap)
 {
-  struct hop_greet *g = sizeof *g + cap == w->greet_pool.chunk_bytes
-                          ? hop_pool_get(&w->greet_pool) : malloc(sizeof *g + cap);
+  struct hop_greet *g = sizeof *g + cap <= w->greet_slab.chunk_bytes   /* else a reload raised it */
+                          ? hop_slab_get(&w->greet_slab) : malloc(sizeof *g + cap);
 
   if (g) {
     g->len = 0;

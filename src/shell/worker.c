@@ -5,7 +5,7 @@
 #include "hop/log.h"
 #include "shell.h"
 
-#define GREET_POOL_KEEP  32       /* a burst's high-water mark would otherwise stay resident */
+#define GREET_SLAB_KEEP  32       /* free greets left resident; a burst's others are given back */
 #define BUF_POOL_KEEP    64
 #define WRITE_POOL_KEEP  256
 
@@ -62,13 +62,15 @@ static void on_wakeup(uv_async_t *a)
 
 #define TRIM_MS 250
 
-/* After a burst, freed greets and buffers sit in the middle of the heap, still resident: four times a
- * quarter second at most, and only if the pools gave memory back, ask malloc to release them. */
+/* After a burst, four times a second at most: the greets' slab gives the pages of its free chunks
+ * back, and if the pools freed buffers, which sit in the middle of the heap still resident, malloc
+ * is asked to release them. */
 static void on_trim(uv_timer_t *t)
 {
   struct hop_worker *w = t->data;
-  size_t released = w->greet_pool.released + w->buf_pool.released + w->write_pool.released;
+  size_t released = w->buf_pool.released + w->write_pool.released;
 
+  hop_slab_trim(&w->greet_slab);
   if (released != w->trim_seen) {
     w->trim_seen = released;
     malloc_trim(0);
@@ -94,7 +96,7 @@ static void worker_main(void *arg)
   uv_run(&w->loop, UV_RUN_DEFAULT);
   hop_snapshot_unref(w->snap);
   w->snap = NULL;
-  hop_pool_drain(&w->greet_pool);
+  hop_slab_destroy(&w->greet_slab);
   hop_pool_drain(&w->buf_pool);
   hop_pool_drain(&w->write_pool);
   if (uv_loop_close(&w->loop) != 0)
@@ -112,8 +114,8 @@ int hop_worker_start(struct hop_worker *w)
   cfg = w->snap->cfg;
   if (!(w->metrics = hop_metrics_worker_new()))
     return UV_ENOMEM;
-  hop_pool_init(&w->greet_pool, sizeof(struct hop_greet) + cfg->conn.preread_bytes_max,
-                GREET_POOL_KEEP);
+  hop_slab_init(&w->greet_slab, sizeof(struct hop_greet) + cfg->conn.preread_bytes_max,
+                GREET_SLAB_KEEP);
   hop_pool_init(&w->buf_pool, HOP_RELAY_BUF_BYTES, BUF_POOL_KEEP);
   hop_pool_init(&w->write_pool, sizeof(struct hop_write), WRITE_POOL_KEEP);
   uv_async_init(&w->loop, &w->wakeup, on_wakeup);
