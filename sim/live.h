@@ -40,6 +40,8 @@ struct live_client {
   uint8_t rx[LIVE_RX_BYTES];
   size_t rx_len;
   int got_status, got_pong, got_disconnect, backend_status, joined, cut, connect_failed;
+  int leave_on_connect;        /* cut while connecting: leaves once connected, so that its
+                                  port (and hopper's line for it) is known */
   int next;                    /* what the timer does next (live_client.c) */
   uint64_t join_ns;            /* when the backend had the whole login */
 };

@@ -286,7 +286,8 @@ static void on_connect(uv_connect_t *req, int status)
   c->connected = 1;
   if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&me, &len) == 0)
     c->port = ntohs(((struct sockaddr_in *)&me)->sin_port);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+  if (c->leave_on_connect || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+    c->cut = c->leave_on_connect;
     client_close(c);
     return;
   }
@@ -343,7 +344,9 @@ void live_clients_cut(struct live *L)
   for (size_t i = 0; i < L->clients_len; i++) {
     struct live_client *c = &L->clients[i];
 
-    if (c->launched && !c->closing) {
+    if (c->tcp_open && !c->connected && !c->closing) {
+      c->leave_on_connect = 1;   /* hopper may have accepted it: wait for the port */
+    } else if (c->launched && !c->closing) {
       c->cut = c->connected;
       client_close(c);
     }
