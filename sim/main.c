@@ -4,6 +4,7 @@
  *   sim --seeds A-B --scenario NAME [--minutes M]     sweep; stops at the first violation
  *   sim --determinism --seed N --scenario NAME        same seed twice: same hash
  *   sim --list [--db FILE]
+ *   sim --live --seed N --scenario NAME [--hopper PATH] [--json]   the real hopper on loopback
  *
  * One seed drives every random choice through one PRNG; the clock is virtual and jumps from
  * event to event. A violated invariant stops the run and prints the one command replaying it. */
@@ -19,9 +20,10 @@ struct opts {
   const char *argv0;
   const char *scenario;
   const char *db;
+  const char *hopper;          /* --live: the binary to drive */
   uint64_t seed, seed_last;
   uint32_t minutes;            /* 0: the scenario's */
-  int sweep, json, trace, list, determinism, quiet;
+  int sweep, json, trace, list, determinism, quiet, live;
 };
 
 /* ---- Clock, trace, faults, violations ------------------------------------------------------ */
@@ -354,7 +356,8 @@ static int usage(void)
   fprintf(stderr, "usage: sim --seed N --scenario NAME [--minutes M] [--db FILE] [--json] "
           "[--trace]\n       sim --seeds A-B --scenario NAME [--minutes M]\n"
           "       sim --determinism --seed N --scenario NAME [--minutes M]\n"
-          "       sim --list [--db FILE]\n");
+          "       sim --list [--db FILE]\n"
+          "       sim --live --seed N --scenario NAME [--hopper PATH] [--json]\n");
   return 2;
 }
 
@@ -375,6 +378,8 @@ static int parse(int argc, char **argv, struct opts *o)
       o->quiet = 1;
     else if (strcmp(a, "--determinism") == 0)
       o->determinism = 1;
+    else if (strcmp(a, "--live") == 0)
+      o->live = 1;
     else if (!v)
       return -1;
     else if (strcmp(a, "--seed") == 0 && ++i)
@@ -391,6 +396,8 @@ static int parse(int argc, char **argv, struct opts *o)
       o->minutes = (uint32_t)strtoul(v, NULL, 10);
     else if (strcmp(a, "--db") == 0 && ++i)
       o->db = v;
+    else if (strcmp(a, "--hopper") == 0 && ++i)
+      o->hopper = v;
     else
       return -1;
   }
@@ -412,7 +419,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "sim: %s\n", err);
     return 2;
   }
-  rc = o.determinism ? determinism(sc, &o) : o.sweep ? sweep(sc, &o) : one(sc, &o);
+  if (o.live)
+    rc = sim_live(sc, o.seed, o.hopper ? o.hopper : SIM_HOPPER_PATH, o.json, o.argv0);
+  else
+    rc = o.determinism ? determinism(sc, &o) : o.sweep ? sweep(sc, &o) : one(sc, &o);
   sim_scenario_free(sc);
   return rc;
 }

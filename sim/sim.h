@@ -293,5 +293,12 @@ size_t sim_client_plugin_answer(uint8_t *out, int32_t msg_id);
 void sim_sample(struct sim_samples *x, uint64_t v);
 void sim_stats_print(struct sim *s, int json);
 void sim_stats_free(struct sim_stats *st);
+/* Nearest-rank percentile p of the samples (sorted in place); 0 with none. */
+uint64_t sim_percentile(struct sim_samples *x, unsigned p);
+
+/* live.c: sim --live (docs/simulation.md, "Live mode"). Returns 0, 1 on a violation, 77 when
+ * hopper cannot be spawned, 2 on a setup error. */
+int sim_live(struct sim_scenario *sc, uint64_t seed, const char *hopper, int json,
+             const char *argv0);
 
 #endif

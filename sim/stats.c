@@ -38,6 +38,11 @@ static uint64_t pct(struct sim_samples *x, unsigned p)
   return x->v[rank ? rank - 1 : 0];
 }
 
+uint64_t sim_percentile(struct sim_samples *x, unsigned p)
+{
+  return pct(x, p);
+}
+
 static double rate(uint64_t num, uint64_t den)
 {
   return den ? (double)num / (double)den : 0.0;
