@@ -94,6 +94,10 @@ void hop_pump_add(struct hop_pump *p, uint64_t now_ms, struct hop_pump_out *out)
 /* n events were lost before the store (out of memory): counted as dropped. */
 void hop_pump_lost(struct hop_pump *p, uint64_t n);
 
+/* The APPEND just started carries n fewer events than asked (they could not be encoded): those
+ * are counted as dropped now, and no longer part of the batch should it fail. */
+void hop_pump_append_short(struct hop_pump *p, uint64_t n);
+
 /* Answers RESERVE: ids first_seq .. first_seq + count - 1 when status is 0. */
 void hop_pump_on_reserved(struct hop_pump *p, uint64_t now_ms, int status, int64_t first_seq,
                           uint64_t count, struct hop_pump_out *out);

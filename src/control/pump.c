@@ -101,6 +101,14 @@ void hop_pump_lost(struct hop_pump *p, uint64_t n)
   p->dropped += n;
 }
 
+void hop_pump_append_short(struct hop_pump *p, uint64_t n)
+{
+  if (n > p->appending)
+    n = p->appending;
+  p->appending -= n;
+  p->dropped += n;
+}
+
 void hop_pump_on_reserved(struct hop_pump *p, uint64_t now_ms, int status, int64_t first_seq,
                           uint64_t count, struct hop_pump_out *out)
 {

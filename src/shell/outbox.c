@@ -216,9 +216,8 @@ static void do_append(struct hop_outbox *o, uint64_t n_max, int64_t seq, uint64_
     }
     if (obj && ev[n].body)
       n++;
-    else
-      hop_pump_lost(&o->pump, 1);
   }
+  hop_pump_append_short(&o->pump, n_max - n);   /* not encoded: counted once, here */
   if (!o->head)
     o->tail = NULL;
   if (ev && ids && (j = calloc(1, sizeof *j)) &&

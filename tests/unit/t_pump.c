@@ -151,6 +151,16 @@ static void test_busy_appends_same_batch(void)
   CHECK_EQ(HOP_PUMP_LOG_FAILED, out.a[0].kind);
   CHECK_EQ(-EIO, out.a[0].status);
   CHECK_EQ_U(1, p.dropped);
+  RESET();
+  hop_pump_add(&p, 5003, &out);             /* the last id of the block: seq 4 */
+  CHECK_EQ(HOP_PUMP_APPEND, out.a[0].kind);
+  CHECK_EQ_U(1, out.a[0].n);
+  CHECK_EQ(4, out.a[0].seq);
+  hop_pump_append_short(&p, 1);             /* it could not be encoded: counted once */
+  CHECK_EQ_U(2, p.dropped);
+  RESET();
+  hop_pump_on_appended(&p, 5005, -EIO, 2, &out);
+  CHECK_EQ_U(2, p.dropped);
 }
 
 static void test_failed_post_backs_off_then_succeeds(void)
