@@ -370,9 +370,7 @@ int sim_gateway_init(struct sim *s, struct sim_replica *r, uint32_t idx)
   r->idx = idx;
   snprintf(r->name, sizeof r->name, "replica%u", idx);
   r->farm_timer_ms = NO_TIMER;
-  r->send_at_ms = NO_TIMER;
   r->fetch_backoff = (struct hop_backoff){ 1000, 60000, 0 };
-  r->outbox_backoff = (struct hop_backoff){ 500, 30000, 0 };
   r->farm = hop_farm_new(&s->farm_cfg);
   r->attempt_open = calloc(s->servers_len, sizeof *r->attempt_open);
   r->live = calloc(s->servers_len, sizeof *r->live);
@@ -382,6 +380,7 @@ int sim_gateway_init(struct sim *s, struct sim_replica *r, uint32_t idx)
   if (publish(s, r, s->api.doc) < 0)
     return -1;
   snprintf(r->etag, sizeof r->etag, "%s", s->api.etag);
+  sim_outbox_init(s, r);
   fetch_soon(s, r, sim_rng_below(&s->rng, (uint64_t)s->sc->refresh_s * 1000));
   return 0;
 }
@@ -389,7 +388,7 @@ int sim_gateway_init(struct sim *s, struct sim_replica *r, uint32_t idx)
 int sim_gateway_idle(const struct sim *s, const struct sim_replica *r)
 {
   (void)s;
-  return r->pending_len == 0 && r->rows_len == 0 && r->msgs_len == 0;
+  return sim_outbox_idle(r) && r->msgs_len == 0;
 }
 
 void sim_gateway_free(struct sim *s, struct sim_replica *r)

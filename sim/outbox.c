@@ -1,20 +1,25 @@
-/* The events outbox of one replica, as src/shell/outbox.c runs it: events wait in memory, are
- * numbered "<replica>-<seq>" and appended to the store in one job, then sent in batches of at
- * most BATCH_MAX to POST /v1/events; rows go only after a 2xx, failures back off with the real
- * hop_backoff and the seeded jitter. The shell's pump is bound to libuv and the store thread, so
- * this file restates its rules over the virtual clock; keep the two in step (docs/simulation.md).
- */
+/* The events outbox of one replica: the real pump (include/hop/pump.h, src/control/pump.c), the
+ * one src/shell/outbox.c drives, over a simulated store and API. Events wait in memory, are
+ * numbered "<replica>-<seq>" from reserved ids and appended in one store job (1 to 5 ms; SQLITE_BUSY
+ * answers after the 5 s busy timeout), then peeked and sent in batches of at most BATCH_MAX to
+ * POST /v1/events; rows are deleted only after a 2xx. Only the store and the API are modelled
+ * here; every decision is the pump's. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
 
-#define BATCH_MAX 500          /* provider_api.c: ocfg.batch_max */
+#define BATCH_MAX 500          /* provider_api.c: ocfg.batch_max (config default) */
+#define OUTBOX_CAP 100000      /* ocfg.cap (config default api.outbox_max) */
+#define BUSY_TIMEOUT_MS 5000   /* SQLite's busy timeout: a busy append answers after it */
 #define NO_TIMER UINT64_MAX
 #define SIM_OUTBOX_DROPS_FAILED_APPEND 0   /* 1: outbox.c before its busy fix: batch dropped */
 
-static void send_soon(struct sim *s, struct sim_replica *r, uint64_t delay_ms);
+enum { STORE_APPEND, STORE_APPEND_AGAIN, STORE_IDS };
+
+static void run(struct sim *s, struct sim_replica *r, const struct hop_pump_out *out);
 
 static int push_pending(struct sim_replica *r, char *json)
 {
@@ -31,17 +36,23 @@ static int push_pending(struct sim_replica *r, char *json)
   return 0;
 }
 
-/* One store job at a time, as the shell has one in flight (o->storing). */
-static void store_pending(struct sim *s, struct sim_replica *r)
+void sim_outbox_init(struct sim *s, struct sim_replica *r)
 {
-  if (r->storing || r->pending_len == 0)
-    return;
-  r->storing = 1;
-  sim_at(s, sim_rng_range(&s->rng, 1, 5), EV_OUTBOX_STORE, r->idx, 0, 0);
+  struct hop_pump_config c;
+  struct hop_pump_out out = { 0 };
+
+  hop_pump_config_default(&c);
+  c.cap = OUTBOX_CAP;
+  c.batch_max = BATCH_MAX;
+  hop_pump_init(&r->pump, &c);
+  r->send_at_ms = NO_TIMER;
+  hop_pump_start(&r->pump, s->now, &out);
+  run(s, r, &out);
 }
 
 void sim_outbox_add(struct sim *s, struct sim_replica *r, const char *json)
 {
+  struct hop_pump_out out = { 0 };
   char *copy = strdup(json);
 
   if (!copy || push_pending(r, copy) < 0) {
@@ -49,29 +60,42 @@ void sim_outbox_add(struct sim *s, struct sim_replica *r, const char *json)
     sim_violation(s, "out of memory");
     return;
   }
-  store_pending(s, r);
+  hop_pump_add(&r->pump, s->now, &out);
+  run(s, r, &out);
 }
 
-static int append_rows(struct sim *s, struct sim_replica *r)
+/* ---- The simulated store ------------------------------------------------------------------ */
+
+static int grow_rows(struct sim_outbox_row **rows, size_t *cap_io, size_t need)
 {
-  size_t n = r->pending_len;
+  size_t cap = *cap_io ? *cap_io : 64;
+  struct sim_outbox_row *g;
 
-  if (r->rows_len + n > r->rows_cap) {
-    size_t cap = r->rows_cap ? r->rows_cap : 64;
-    struct sim_outbox_row *g;
+  if (need <= *cap_io)
+    return 0;
+  while (cap < need)
+    cap *= 2;
+  if (!(g = realloc(*rows, cap * sizeof *g)))
+    return -1;
+  *rows = g;
+  *cap_io = cap;
+  return 0;
+}
 
-    while (cap < r->rows_len + n)
-      cap *= 2;
-    if (!(g = realloc(r->rows, cap * sizeof *g)))
-      return -1;
-    r->rows = g;
-    r->rows_cap = cap;
+/* APPEND: the n oldest queued events, numbered from seq, become the batch in hand. */
+static void do_append(struct sim *s, struct sim_replica *r, size_t n, int64_t seq)
+{
+  if (n > r->pending_len || grow_rows(&r->batch, &r->batch_cap, n) < 0) {
+    sim_violation(s, n > r->pending_len ? "outbox: append of more than is queued" :
+                  "out of memory");
+    return;
   }
   for (size_t i = 0; i < n; i++) {
-    struct sim_outbox_row *row = &r->rows[r->rows_len++];
+    struct sim_outbox_row *row = &r->batch[i];
     size_t len = strlen(r->pending[i]);
 
-    snprintf(row->id, sizeof row->id, "%s-%llu", r->name, (unsigned long long)++r->next_seq);
+    row->seq = (uint64_t)seq + i;
+    snprintf(row->id, sizeof row->id, "%s-%llu", r->name, (unsigned long long)row->seq);
     row->body = malloc(len + sizeof row->id + 16);
     if (row->body)             /* the id goes into the body, as the shell adds it */
       snprintf(row->body, len + sizeof row->id + 16, "%.*s,\"id\":\"%s\"}", (int)(len - 1),
@@ -79,95 +103,157 @@ static int append_rows(struct sim *s, struct sim_replica *r)
     row->created_ms = s->now;
     free(r->pending[i]);
   }
-  r->pending_len = 0;
-  return 0;
+  memmove(r->pending, r->pending + n, (r->pending_len - n) * sizeof *r->pending);
+  r->pending_len -= n;
+  r->batch_len = n;
+  r->next_seq = (uint64_t)seq + n - 1;
+  sim_at(s, sim_rng_range(&s->rng, 1, 5), EV_OUTBOX_STORE, r->idx, STORE_APPEND, 0);
+}
+
+static void drop_batch(struct sim_replica *r)
+{
+  for (size_t i = 0; i < r->batch_len; i++)
+    free(r->batch[i].body);
+  r->batch_len = 0;
 }
 
 /* The append job ran on the store thread. SQLITE_BUSY past the busy timeout fails it. */
 static void on_stored(struct sim *s, struct sim_replica *r)
 {
-  r->storing = 0;
+  struct hop_pump_out out = { 0 };
+  int status = 0;
+
   if (sim_rng_chance(&s->rng, sim_fault(s, s->sc->faults.sqlite_busy))) {
-    sim_trace(s, "store_busy", r->idx, r->pending_len);
-#if SIM_OUTBOX_DROPS_FAILED_APPEND
-    /* as on_appended did: the batch was numbered, logged as failed and forgotten */
-    for (size_t i = 0; i < r->pending_len; i++)
-      free(r->pending[i]);
-    r->next_seq += r->pending_len;
-    r->pending_len = 0;
-#else
-    /* the batch stays queued, ids and all, and the append is tried again */
-    sim_at(s, 5000, EV_OUTBOX_STORE, r->idx, 1, 0);
-    r->storing = 1;
-#endif
-    return;
+    sim_trace(s, "store_busy", r->idx, r->batch_len);
+    /* the pump keeps the batch, ids and all, and appends it again; before the fix, on_appended
+     * took busy for any failure: the batch was logged as failed and forgotten */
+    status = SIM_OUTBOX_DROPS_FAILED_APPEND ? -EIO : -EBUSY;
+  } else if (r->rows_len >= OUTBOX_CAP) {
+    status = -ENOSPC;
   }
-  if (append_rows(s, r) < 0) {
-    sim_violation(s, "out of memory");
-    return;
+  if (status == 0) {
+    if (grow_rows(&r->rows, &r->rows_cap, r->rows_len + r->batch_len) < 0) {
+      sim_violation(s, "out of memory");
+      return;
+    }
+    memcpy(r->rows + r->rows_len, r->batch, r->batch_len * sizeof *r->batch);
+    r->rows_len += r->batch_len;
+    r->batch_len = 0;
+  } else if (status != -EBUSY) {
+    drop_batch(r);
   }
-  send_soon(s, r, 0);
-  store_pending(s, r);
+  hop_pump_on_appended(&r->pump, s->now, status, r->rows_len, &out);
+  run(s, r, &out);
 }
 
-static void on_send_timer(struct sim *s, struct sim_replica *r)
+static void on_ids(struct sim *s, struct sim_replica *r)
 {
-  size_t n = r->rows_len < BATCH_MAX ? r->rows_len : BATCH_MAX;
+  struct hop_pump_out out = { 0 };
+  uint64_t first = r->seq_reserved + 1;
 
-  r->send_at_ms = NO_TIMER;
-  if (r->sending || n == 0)
-    return;
-  r->sending = 1;
-  r->sending_n = n;
-  sim_api_post_events(s, r->idx, n);
+  r->seq_reserved += r->ids_asked;
+  hop_pump_on_reserved(&r->pump, s->now, 0, (int64_t)first, r->ids_asked, &out);
+  run(s, r, &out);
 }
 
-static void on_posted(struct sim *s, struct sim_replica *r, int status)
+/* PEEK and DELETE answer at once: the store thread is not the bottleneck modelled here. */
+static void do_peek(struct sim *s, struct sim_replica *r, size_t max)
 {
-  r->sending = 0;
-  if (status >= 200 && status < 300) {
-    for (size_t i = 0; i < r->sending_n; i++)
-      free(r->rows[i].body);
-    memmove(r->rows, r->rows + r->sending_n, (r->rows_len - r->sending_n) * sizeof *r->rows);
-    r->rows_len -= r->sending_n;
-    hop_backoff_reset(&r->outbox_backoff);
-    if (r->rows_len)
-      send_soon(s, r, 0);      /* a backlog drains in order, batch after batch */
-    return;
+  struct hop_pump_out out = { 0 };
+  size_t n = r->rows_len < max ? r->rows_len : max;
+
+  hop_pump_on_peeked(&r->pump, s->now, 0, n, n ? (int64_t)r->rows[n - 1].seq : 0, r->rows_len,
+                     &out);
+  run(s, r, &out);
+}
+
+static void do_delete(struct sim *s, struct sim_replica *r, int64_t through)
+{
+  struct hop_pump_out out = { 0 };
+  size_t n = 0;
+
+  while (n < r->rows_len && (int64_t)r->rows[n].seq <= through)
+    free(r->rows[n++].body);
+  memmove(r->rows, r->rows + n, (r->rows_len - n) * sizeof *r->rows);
+  r->rows_len -= n;
+  hop_pump_on_deleted(&r->pump, s->now, r->rows_len, &out);
+  run(s, r, &out);
+}
+
+/* ---- The pump's actions ------------------------------------------------------------------- */
+
+static void run(struct sim *s, struct sim_replica *r, const struct hop_pump_out *out)
+{
+  for (size_t i = 0; i < out->len && !s->violation[0]; i++) {
+    const struct hop_pump_action *a = &out->a[i];
+
+    switch (a->kind) {
+    case HOP_PUMP_RESERVE:
+      r->ids_asked = a->n;
+      sim_at(s, sim_rng_range(&s->rng, 1, 5), EV_OUTBOX_STORE, r->idx, STORE_IDS, 0);
+      break;
+    case HOP_PUMP_APPEND:
+      do_append(s, r, (size_t)a->n, a->seq);
+      break;
+    case HOP_PUMP_APPEND_AGAIN:
+      sim_at(s, BUSY_TIMEOUT_MS, EV_OUTBOX_STORE, r->idx, STORE_APPEND_AGAIN, 0);
+      break;
+    case HOP_PUMP_PEEK:
+      do_peek(s, r, (size_t)a->n);
+      break;
+    case HOP_PUMP_POST:
+      sim_api_post_events(s, r->idx, (size_t)a->n);
+      break;
+    case HOP_PUMP_DELETE:
+      do_delete(s, r, a->seq);
+      break;
+    case HOP_PUMP_ARM:
+      r->send_at_ms = s->now + a->delay_ms;
+      sim_at(s, a->delay_ms, EV_OUTBOX_SEND, r->idx, 0, (int64_t)r->send_at_ms);
+      break;
+    case HOP_PUMP_LOG_FAILED:
+    case HOP_PUMP_LOG_FULL:
+      sim_trace(s, "outbox_dropped", r->idx, r->pump.dropped);
+      break;
+    case HOP_PUMP_LOG_BUSY:
+    case HOP_PUMP_LOG_SEND_FAILED:
+    case HOP_PUMP_METRICS:
+      break;
+    }
   }
-  send_soon(s, r, hop_backoff_next(&r->outbox_backoff, sim_rng_u64(&s->rng)));
-}
-
-/* outbox.c's send_soon: while backing off, new events do not cut the wait short. */
-static void send_soon(struct sim *s, struct sim_replica *r, uint64_t delay_ms)
-{
-  if (r->sending)
-    return;
-  if (delay_ms == 0 && r->send_at_ms != NO_TIMER && r->send_at_ms > s->now &&
-      r->outbox_backoff.attempt > 0)
-    return;
-  r->send_at_ms = s->now + delay_ms;
-  sim_at(s, delay_ms, EV_OUTBOX_SEND, r->idx, 0, (int64_t)r->send_at_ms);
 }
 
 void sim_outbox_on_event(struct sim *s, const struct sim_event *ev)
 {
   struct sim_replica *r = &s->replicas[ev->a];
+  struct hop_pump_out out = { 0 };
 
   switch (ev->kind) {
   case EV_OUTBOX_STORE:
-    on_stored(s, r);
+    if (ev->b == STORE_IDS)
+      on_ids(s, r);
+    else
+      on_stored(s, r);
     break;
   case EV_OUTBOX_SEND:
-    if ((uint64_t)ev->c == r->send_at_ms)
-      on_send_timer(s, r);
+    if ((uint64_t)ev->c != r->send_at_ms)
+      break;                   /* re-armed since: the timer moved */
+    r->send_at_ms = NO_TIMER;
+    hop_pump_on_timer(&r->pump, s->now, &out);
+    run(s, r, &out);
     break;
   case EV_EVENTS_REPLY:
-    on_posted(s, r, (int)ev->c);
+    hop_pump_on_posted(&r->pump, s->now, (int)ev->c, sim_rng_u64(&s->rng), &out);
+    run(s, r, &out);
     break;
   default:
     break;
   }
+}
+
+int sim_outbox_idle(const struct sim_replica *r)
+{
+  return r->pending_len == 0 && r->batch_len == 0 && r->rows_len == 0;
 }
 
 void sim_outbox_free(struct sim_replica *r)
@@ -176,9 +262,12 @@ void sim_outbox_free(struct sim_replica *r)
     free(r->pending[i]);
   for (size_t i = 0; i < r->rows_len; i++)
     free(r->rows[i].body);
+  drop_batch(r);
   free(r->pending);
   free(r->rows);
+  free(r->batch);
   r->pending = NULL;
   r->rows = NULL;
+  r->batch = NULL;
   r->pending_len = r->rows_len = 0;
 }

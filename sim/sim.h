@@ -11,6 +11,7 @@
 #include "hop/conn.h"
 #include "hop/farm.h"
 #include "hop/http.h"
+#include "hop/pump.h"
 #include "hop/route.h"
 #include "evq.h"
 #include "rng.h"
@@ -86,6 +87,7 @@ struct sim_snap {              /* a published route table; sessions keep theirs 
 };
 
 struct sim_outbox_row {
+  uint64_t seq;
   char id[48];
   char *body;
   uint64_t created_ms;
@@ -121,17 +123,18 @@ struct sim_replica {
   uint64_t farm_timer_ms;      /* the farm timer event armed, or UINT64_MAX */
   int *attempt_open;           /* per server: a START emitted and the attempt not over */
   uint32_t *live;              /* per server: sessions piped by this replica */
-  /* the outbox (mirrors src/shell/outbox.c: memory -> store -> batches; delete after 2xx) */
-  char **pending;              /* events not yet in the store */
+  /* the outbox: the real pump (src/control/pump.c) over a simulated store (sim/outbox.c) */
+  struct hop_pump pump;
+  char **pending;              /* events not yet numbered (the pump's `queued`) */
   size_t pending_len, pending_cap;
+  struct sim_outbox_row *batch;    /* the append in flight (kept for a retry after busy) */
+  size_t batch_len, batch_cap;
   struct sim_outbox_row *rows; /* in the store, oldest first */
   size_t rows_len, rows_cap;
-  uint64_t next_seq;
-  int storing, sending;
-  size_t sending_n;            /* rows in the POST in flight */
-  uint32_t send_gen;
+  uint64_t seq_reserved;       /* the store's last id handed out */
+  uint64_t ids_asked;          /* the RESERVE in flight */
+  uint64_t next_seq;           /* the last id numbered: every one up to it must reach the API */
   uint64_t send_at_ms;         /* timer armed for, or UINT64_MAX */
-  struct hop_backoff outbox_backoff;
   uint64_t events_made;
   struct sim_msg *msgs;        /* session begin/end on their way to the control loop (FIFO) */
   size_t msgs_head, msgs_len, msgs_cap;
@@ -268,7 +271,9 @@ void sim_gateway_event(struct sim *s, struct sim_replica *r, const char *json);
 int sim_gateway_idle(const struct sim *s, const struct sim_replica *r);
 
 /* outbox.c */
+void sim_outbox_init(struct sim *s, struct sim_replica *r);
 void sim_outbox_add(struct sim *s, struct sim_replica *r, const char *json);
+int sim_outbox_idle(const struct sim_replica *r);
 void sim_outbox_on_event(struct sim *s, const struct sim_event *ev);
 void sim_outbox_free(struct sim_replica *r);
 
