@@ -30,6 +30,9 @@ int hop_ip6_parse(const char *s, size_t len, uint8_t out[16]);
 /* Writes `addr` (4 bytes for AF_INET, 16 for AF_INET6) as text and a NUL: dotted quad, or
  * RFC 5952 IPv6 (lower case, the longest run of two or more zero groups as "::", hex groups only,
  * mapped addresses too). Returns the length without the NUL, or 0 for another family. */
+/* Writes v in decimal (no NUL, at most 10 chars); returns the length. */
+size_t hop_put_dec(char *out, unsigned v);
+
 size_t hop_ip_format(char out[HOP_IP_TEXT_BYTES], int family, const uint8_t *addr);
 
 /* ---- Prefixes -------------------------------------------------------------------------------- */

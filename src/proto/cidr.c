@@ -111,7 +111,7 @@ int hop_ip6_parse(const char *s, size_t len, uint8_t out[16])
   return 0;
 }
 
-static size_t put_dec(char *out, unsigned v)
+size_t hop_put_dec(char *out, unsigned v)
 {
   char tmp[10];
   size_t n = 0;
@@ -134,7 +134,7 @@ size_t hop_ip_format(char out[HOP_IP_TEXT_BYTES], int family, const uint8_t *add
     for (int k = 0; k < 4; k++) {
       if (k)
         out[n++] = '.';
-      n += put_dec(out + n, addr[k]);
+      n += hop_put_dec(out + n, addr[k]);
     }
     out[n] = '\0';
     return n;
@@ -290,7 +290,7 @@ size_t hop_cidr_format(char out[HOP_CIDR_TEXT_BYTES], const struct hop_cidr *c)
   size_t n = hop_ip_format(out, c->family, c->addr);
 
   out[n++] = '/';
-  n += put_dec(out + n, c->prefix);
+  n += hop_put_dec(out + n, c->prefix);
   out[n] = '\0';
   return n;
 }

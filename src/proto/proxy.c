@@ -380,21 +380,6 @@ static int endpoints(const struct sockaddr *src, const struct sockaddr *dst, str
   return s->family;
 }
 
-static size_t put_port(char *out, uint16_t port)
-{
-  char tmp[5];
-  size_t n = 0;
-  unsigned v = port;
-
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t k = 0; k < n; k++)
-    out[k] = tmp[n - 1 - k];
-  return n;
-}
-
 int hop_proxy_encode_v1(uint8_t *out, size_t cap, const struct sockaddr *src,
                         const struct sockaddr *dst)
 {
@@ -413,9 +398,9 @@ int hop_proxy_encode_v1(uint8_t *out, size_t cap, const struct sockaddr *src,
     line[n++] = ' ';
     n += hop_ip_format(line + n, family, d.addr);
     line[n++] = ' ';
-    n += put_port(line + n, s.port);
+    n += hop_put_dec(line + n, s.port);
     line[n++] = ' ';
-    n += put_port(line + n, d.port);
+    n += hop_put_dec(line + n, d.port);
     line[n++] = '\r';
     line[n++] = '\n';
   }
