@@ -21,8 +21,8 @@
 #define LIVE_RX_BYTES 4096
 #define LIVE_BACKLOG 1024          /* a wake replays every held login at once: no SYN dropped */
 #define LIVE_FARM_SETTLE_MS 3000   /* settle: how long to wait for idle stops of woken servers */
-#define LIVE_START_MIN_MS 300      /* a woken backend starts listening after the scenario's */
-#define LIVE_START_MAX_MS 1500     /* start delay, scaled and clamped to this */
+#define LIVE_START_MIN_MS 1200     /* a woken backend starts listening after the scenario's */
+#define LIVE_START_MAX_MS 1800    /* start delay, scaled and clamped to this */
 
 enum live_phase { PH_START, PH_TRAFFIC, PH_SETTLE, PH_METRICS, PH_STOP, PH_DONE };
 
@@ -62,6 +62,7 @@ struct live_bconn {            /* one connection hopper made to a backend */
   int stage;                   /* 0: handshake next, 1: status, 2: login, 3: done */
   int32_t protocol;
   int client;                  /* the client whose login it carries, or -1 */
+  int extra;                   /* bytes came after the login (reported once) */
 };
 
 struct live_backend {          /* one scenario server's listener */
@@ -130,6 +131,7 @@ struct live {
   int farm_quiet;              /* when /metrics was fetched */
   char *busy_ids;              /* per server: 1 while starting or stopping */
   struct sim_samples held_wait_ms;
+  uint32_t keepalives;         /* Login Plugin Requests our held clients answered */
 };
 
 /* live.c */

@@ -152,14 +152,23 @@ static void bconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void bconn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
   struct live_bconn *b = st->data;
+  int had_login;
 
   if (n < 0) {
     bconn_close(b, 0);
     return;
   }
+  had_login = b->client >= 0;
   if (buf->base == (char *)b->rx + b->len)
     b->len += (size_t)n;
   parse_frames(b);
+  /* Our clients send their login and nothing more (a held one also answers hopper's Login
+   * Plugin Requests, which hopper must swallow): no byte may follow the login. */
+  if (b->client >= 0 && !b->extra && (had_login ? n > 0 : b->len > b->used)) {
+    b->extra = 1;
+    live_violation(b->L, "client %d: backend %s got bytes after the login (a keepalive answer "
+                   "forwarded?)", b->client, b->L->s.servers[b->server].spec->id);
+  }
 }
 
 static int bconn_track(struct live *L, struct live_bconn *b)

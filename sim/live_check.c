@@ -227,12 +227,12 @@ static void print_json(struct live *L, const struct figures *f)
   if (L->farm)
     printf("\"farm\":{\"start_cmd\":%u,\"stop_cmd\":%u,\"starting\":%u,\"ready\":%u,"
            "\"failed\":%u,\"stopped\":%u,\"wakes\":%lld,\"starts_ready\":%lld,"
-           "\"starts_failed\":%lld,\"held_joins\":%zu,\"held_wait_ms\":{\"p50\":%llu,"
-           "\"p99\":%llu}},", L->start_runs, L->stop_runs, L->log_starting, L->log_running,
+           "\"starts_failed\":%lld,\"held_joins\":%zu,\"keepalives\":%u,"
+           "\"held_wait_ms\":{\"p50\":%llu,\"p99\":%llu}},", L->start_runs, L->stop_runs, L->log_starting, L->log_running,
            L->log_failed, L->log_stopped, wakes(L),
            metric0(L, "hopper_starts_total{outcome=\"ready\"}"),
            metric0(L, "hopper_starts_total{outcome=\"failed\"}"), L->held_wait_ms.len,
-           (unsigned long long)sim_percentile(&L->held_wait_ms, 50),
+           L->keepalives, (unsigned long long)sim_percentile(&L->held_wait_ms, 50),
            (unsigned long long)sim_percentile(&L->held_wait_ms, 99));
   printf("\"sessions\":%zu,\"closes\":{", L->lines_len);
   for (int r = 1; r < HOP_CLOSE_COUNT; r++) {
@@ -269,10 +269,10 @@ static void print_table(struct live *L, const struct figures *f)
     printf("  %-24s %lld wakes; hopper_starts_total ready %lld, failed %lld\n", "",
            wakes(L), metric0(L, "hopper_starts_total{outcome=\"ready\"}"),
            metric0(L, "hopper_starts_total{outcome=\"failed\"}"));
-    printf("  %-24s %zu held, p50 %llu ms, p99 %llu ms (held logins: wake to replay)\n",
-           "held joins", L->held_wait_ms.len,
+    printf("  %-24s %zu held, p50 %llu ms, p99 %llu ms (connect to replay); %u keepalives "
+           "answered\n", "held joins", L->held_wait_ms.len,
            (unsigned long long)sim_percentile(&L->held_wait_ms, 50),
-           (unsigned long long)sim_percentile(&L->held_wait_ms, 99));
+           (unsigned long long)sim_percentile(&L->held_wait_ms, 99), L->keepalives);
   }
   printf("  %-24s %zu (session lines)\n", "sessions", L->lines_len);
   for (int r = 1; r < HOP_CLOSE_COUNT; r++)

@@ -234,8 +234,10 @@ static void on_frame(struct live_client *c, const struct hop_frame *f)
   }
   if (id == 0x00)
     c->got_disconnect = 1;
-  else if (id == 0x04 && hop_read_varint(&rd, &msg_id) == 0 && c->ss.sent < c->ss.vanish_at)
+  else if (id == 0x04 && hop_read_varint(&rd, &msg_id) == 0 && c->ss.sent < c->ss.vanish_at) {
+    c->L->keepalives++;        /* a held login kept alive: answered, hopper must swallow it */
     client_write(c, answer, sim_client_plugin_answer(answer, msg_id));
+  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
