@@ -11,6 +11,7 @@
 #include "sim.h"
 
 #define LIVE_CLIENTS_MAX 400       /* what loopback and two shared CPUs carry in a few seconds */
+#define LIVE_READY_MS 15000       /* spawn -> msg=ready, generous on a loaded machine */
 #define LIVE_ARRIVE_MS 2500        /* the scenario's arrivals are compressed into this window */
 #define LIVE_TRAFFIC_MS 5000       /* from the first arrival: every client is gone by then */
 #define LIVE_SETTLE_MS 2000        /* then: waiting for hopper's last session lines */
@@ -18,6 +19,10 @@
 #define LIVE_CLIENT_SLOWDOWN 10    /* a client's own pauses (splits, drips) are divided by this */
 #define LIVE_HANDSHAKE_MS 1000     /* hopper's handshake timeout, scaled with the pauses */
 #define LIVE_RX_BYTES 4096
+#define LIVE_BACKLOG 1024          /* a wake replays every held login at once: no SYN dropped */
+#define LIVE_FARM_SETTLE_MS 3000   /* settle: how long to wait for idle stops of woken servers */
+#define LIVE_START_MIN_MS 1200     /* a woken backend starts listening after the scenario's */
+#define LIVE_START_MAX_MS 1800    /* start delay, scaled and clamped to this */
 
 enum live_phase { PH_START, PH_TRAFFIC, PH_SETTLE, PH_METRICS, PH_STOP, PH_DONE };
 
@@ -44,6 +49,7 @@ struct live_client {
                                   port (and hopper's line for it) is known */
   int next;                    /* what the timer does next (live_client.c) */
   uint64_t join_ns;            /* when the backend had the whole login */
+  int held;                    /* its server's backend was down when it connected */
 };
 
 struct live_bconn {            /* one connection hopper made to a backend */
@@ -56,6 +62,7 @@ struct live_bconn {            /* one connection hopper made to a backend */
   int stage;                   /* 0: handshake next, 1: status, 2: login, 3: done */
   int32_t protocol;
   int client;                  /* the client whose login it carries, or -1 */
+  int extra;                   /* bytes came after the login (reported once) */
 };
 
 struct live_backend {          /* one scenario server's listener */
@@ -63,6 +70,9 @@ struct live_backend {          /* one scenario server's listener */
   uint32_t server;
   uv_tcp_t tcp;
   int listening;               /* 0: bound but not listening, so connects are refused */
+  int up;                      /* takes connections; a stopped one accepts and resets them */
+  uint64_t up_at_ms;           /* a start_cmd ran: up from then (0: none pending) */
+  uint32_t starts, stops;      /* start_cmd / stop_cmd runs seen */
   uint16_t port;
 };
 
@@ -112,6 +122,16 @@ struct live {
   uint64_t last_ms;            /* the scenario time the last client arrives */
   size_t arrivals_total;       /* before the cap */
   struct sim_samples join_wait_ms;
+  /* the farm (the sqlite provider), when the scenario has servers that are not running */
+  int farm;
+  char db[96], farm_file[96];  /* hopper's store; where start_cmd / stop_cmd append a line */
+  uint64_t farm_off;           /* bytes of farm_file read so far */
+  uint32_t start_runs, stop_runs, log_starting, log_running, log_failed, log_stopped;
+  uint32_t busy;               /* servers starting or stopping, from hopper's state lines */
+  int farm_quiet;              /* when /metrics was fetched */
+  char *busy_ids;              /* per server: 1 while starting or stopping */
+  struct sim_samples held_wait_ms;
+  uint32_t keepalives;         /* Login Plugin Requests our held clients answered */
 };
 
 /* live.c */
@@ -120,6 +140,7 @@ uint64_t live_now(struct live *L);     /* ms since the start of the run */
 
 /* live_hopper.c: config, spawn, stderr lines, SIGTERM, /metrics */
 int live_hopper_config(struct live *L);
+int live_hopper_servers(struct live *L);   /* the farm: `hopper servers add`, one per server */
 int live_hopper_spawn(struct live *L);
 void live_hopper_term(struct live *L);
 void live_hopper_kill(struct live *L);
@@ -130,6 +151,8 @@ long long live_metric(const struct live *L, const char *series);
 
 /* live_backend.c */
 int live_backends_start(struct live *L);
+void live_farm_poll(struct live *L);   /* start_cmd / stop_cmd lines -> backends up or down */
+int live_farm_quiet(const struct live *L);  /* nothing starting; every woken server stopped */
 void live_backends_close(struct live *L);
 void live_bconns_close(struct live *L);
 

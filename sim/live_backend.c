@@ -2,9 +2,14 @@
  * reads the Handshake; a status exchange gets a Status Response and a Pong, as a real server
  * answers; a login is checked against the client that sent it (the replayed bytes must be that
  * client's first bytes, exactly) and then kept open until hopper closes it, or reset when the
- * scenario's backend_reset fault fires. A server that is not running in the scenario refuses. */
+ * scenario's backend_reset fault fires. A server that is not running in the scenario refuses.
+ * With the farm (the sqlite provider), hopper's start_cmd and stop_cmd append "start ID" or
+ * "stop ID" to a file that the tick reads: a start makes the backend listen after the scenario's
+ * start delay (scaled), a stop makes it reset what it accepts until the next start. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "hop/err.h"
@@ -147,14 +152,23 @@ static void bconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void bconn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
   struct live_bconn *b = st->data;
+  int had_login;
 
   if (n < 0) {
     bconn_close(b, 0);
     return;
   }
+  had_login = b->client >= 0;
   if (buf->base == (char *)b->rx + b->len)
     b->len += (size_t)n;
   parse_frames(b);
+  /* Our clients send their login and nothing more (a held one also answers hopper's Login
+   * Plugin Requests, which hopper must swallow): no byte may follow the login. */
+  if (b->client >= 0 && !b->extra && (had_login ? n > 0 : b->len > b->used)) {
+    b->extra = 1;
+    live_violation(b->L, "client %d: backend %s got bytes after the login (a keepalive answer "
+                   "forwarded?)", b->client, b->L->s.servers[b->server].spec->id);
+  }
 }
 
 static int bconn_track(struct live *L, struct live_bconn *b)
@@ -189,7 +203,11 @@ static void on_accept(uv_stream_t *server, int status)
   b->tcp.data = b;
   b->open = 1;
   be->L->bconns_open++;
-  if (uv_accept(server, (uv_stream_t *)&b->tcp) < 0 ||
+  if (uv_accept(server, (uv_stream_t *)&b->tcp) < 0 || !be->up) {
+    bconn_close(b, 1);         /* stopped: a reset, as a port with nothing behind it */
+    return;
+  }
+  if (
       uv_read_start((uv_stream_t *)&b->tcp, bconn_alloc, bconn_read) < 0)
     bconn_close(b, 0);
 }
@@ -213,8 +231,8 @@ static int backend_start(struct live *L, struct live_backend *be)
    * the port stays ours for the run. */
   if (be->server < L->s.servers_len && L->s.servers[be->server].spec->state != HOP_STATE_RUNNING)
     return 0;
-  be->listening = 1;
-  return uv_listen((uv_stream_t *)&be->tcp, 128, on_accept) < 0 ? -1 : 0;
+  be->listening = be->up = 1;
+  return uv_listen((uv_stream_t *)&be->tcp, LIVE_BACKLOG, on_accept) < 0 ? -1 : 0;
 }
 
 int live_backends_start(struct live *L)
@@ -229,6 +247,97 @@ int live_backends_start(struct live *L)
       return -1;
   }
   return 0;
+}
+
+/* ---- The farm ------------------------------------------------------------------------------- */
+
+static int server_index(const struct live *L, const char *id)
+{
+  for (size_t i = 0; i < L->s.servers_len; i++)
+    if (strcmp(L->s.servers[i].spec->id, id) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* The scenario's start delay (to TCP, then to status answers), scaled like its clock. */
+static uint64_t start_delay(struct live *L, const struct sim_server_spec *sp)
+{
+  uint64_t ms = sp->start_ms + sp->status_lag_ms +
+                (sp->start_jitter_ms ? sim_rng_below(&L->s.rng, sp->start_jitter_ms + 1) : 0);
+
+  ms = ms * L->scale_num / L->scale_den;
+  return ms < LIVE_START_MIN_MS ? LIVE_START_MIN_MS : ms > LIVE_START_MAX_MS ? LIVE_START_MAX_MS
+                                                                             : ms;
+}
+
+static void farm_line(struct live *L, const char *line)
+{
+  char what[8] = "", id[24] = "";
+  int i;
+  struct live_backend *be;
+
+  if (sscanf(line, "%7s %23s", what, id) != 2 || (i = server_index(L, id)) < 0) {
+    live_violation(L, "a start_cmd or stop_cmd wrote \"%s\"", line);
+    return;
+  }
+  be = &L->backends[i];
+  if (strcmp(what, "start") == 0) {
+    L->start_runs++;
+    be->starts++;
+    if (!be->up && !be->up_at_ms)
+      be->up_at_ms = live_now(L) + start_delay(L, L->s.servers[i].spec);
+  } else {
+    L->stop_runs++;
+    be->stops++;
+    be->up = 0;
+    be->up_at_ms = 0;
+  }
+}
+
+void live_farm_poll(struct live *L)
+{
+  char buf[4096], *start, *nl;
+  ssize_t n;
+  int fd;
+
+  if (!L->farm)
+    return;
+  if ((fd = open(L->farm_file, O_RDONLY)) >= 0) {
+    n = pread(fd, buf, sizeof buf - 1, (off_t)L->farm_off);
+    close(fd);
+    if (n > 0) {
+      buf[n] = 0;
+      for (start = buf; (nl = strchr(start, '\n')); start = nl + 1) {
+        *nl = 0;
+        farm_line(L, start);
+      }
+      L->farm_off += (uint64_t)(start - buf);   /* a partial last line is read again */
+    }
+  }
+  for (size_t i = 0; i < L->s.servers_len; i++) {
+    struct live_backend *be = &L->backends[i];
+
+    if (!be->up_at_ms || live_now(L) < be->up_at_ms)
+      continue;
+    be->up_at_ms = 0;
+    be->up = 1;
+    if (!be->listening) {
+      be->listening = 1;
+      if (uv_listen((uv_stream_t *)&be->tcp, LIVE_BACKLOG, on_accept) < 0)
+        live_violation(L, "backend %s cannot listen", L->s.servers[i].spec->id);
+    }
+  }
+}
+
+/* Nothing starting or stopping, and every server that was started during the run is down. */
+int live_farm_quiet(const struct live *L)
+{
+  if (L->busy)
+    return 0;
+  for (size_t i = 0; i < L->s.servers_len; i++)
+    if (L->backends[i].up_at_ms || (L->backends[i].starts && L->backends[i].up))
+      return 0;
+  return 1;
 }
 
 void live_backends_close(struct live *L)

@@ -127,6 +127,25 @@ static void check_metrics(struct live *L, const uint64_t closes[HOP_CLOSE_COUNT]
   }
 }
 
+static long long metric0(const struct live *L, const char *series)
+{
+  long long v = live_metric(L, series);
+
+  return v < 0 ? 0 : v;
+}
+
+/* The farm: each start_cmd run is one start in /metrics (ready or failed), once nothing is
+ * starting; the woken servers' backends got probes only (checked as status exchanges). */
+static void check_farm(struct live *L)
+{
+  long long starts = metric0(L, "hopper_starts_total{outcome=\"ready\"}") +
+                     metric0(L, "hopper_starts_total{outcome=\"failed\"}");
+
+  if (L->farm_quiet && starts != (long long)L->start_runs)
+    live_violation(L, "start_cmd ran %u times, hopper_starts_total says %lld", L->start_runs,
+                   starts);
+}
+
 void live_check(struct live *L)
 {
   uint64_t closes[HOP_CLOSE_COUNT] = { 0 };
@@ -139,6 +158,8 @@ void live_check(struct live *L)
   check_routed(L);
   if (L->metrics_done)
     check_metrics(L, closes);
+  if (L->farm && L->metrics_done && L->metrics_len)
+    check_farm(L);
 }
 
 /* ---- Figures ---------------------------------------------------------------------------------- */
@@ -168,6 +189,18 @@ static void count(struct live *L, struct figures *f)
     f->closes[reason_index(L->lines[i].reason)]++;
 }
 
+/* hopper_wakes_total, every result. */
+static long long wakes(const struct live *L)
+{
+  long long n = 0;
+  const char *k = "hopper_wakes_total{";
+
+  for (const char *p = L->metrics; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+    if (strncmp(p, k, strlen(k)) == 0 && strchr(p, ' '))
+      n += strtoll(strchr(p, ' ') + 1, NULL, 10);
+  return n;
+}
+
 static double rate(uint64_t num, uint64_t den)
 {
   return den ? (double)num / (double)den : 0.0;
@@ -191,6 +224,16 @@ static void print_json(struct live *L, const struct figures *f)
   printf("\"status\":{\"backend\":%llu,\"hopper\":%llu},\"disconnects\":%llu,\"cut\":%llu,",
          (unsigned long long)f->status_backend, (unsigned long long)f->status_hopper,
          (unsigned long long)f->disconnects, (unsigned long long)f->cut);
+  if (L->farm)
+    printf("\"farm\":{\"start_cmd\":%u,\"stop_cmd\":%u,\"starting\":%u,\"ready\":%u,"
+           "\"failed\":%u,\"stopped\":%u,\"wakes\":%lld,\"starts_ready\":%lld,"
+           "\"starts_failed\":%lld,\"held_joins\":%zu,\"keepalives\":%u,"
+           "\"held_wait_ms\":{\"p50\":%llu,\"p99\":%llu}},", L->start_runs, L->stop_runs, L->log_starting, L->log_running,
+           L->log_failed, L->log_stopped, wakes(L),
+           metric0(L, "hopper_starts_total{outcome=\"ready\"}"),
+           metric0(L, "hopper_starts_total{outcome=\"failed\"}"), L->held_wait_ms.len,
+           L->keepalives, (unsigned long long)sim_percentile(&L->held_wait_ms, 50),
+           (unsigned long long)sim_percentile(&L->held_wait_ms, 99));
   printf("\"sessions\":%zu,\"closes\":{", L->lines_len);
   for (int r = 1; r < HOP_CLOSE_COUNT; r++) {
     if (!f->closes[r])
@@ -219,6 +262,18 @@ static void print_table(struct live *L, const struct figures *f)
          (unsigned long long)f->status_backend, (unsigned long long)f->status_hopper);
   printf("  %-24s %llu\n", "hopper disconnects", (unsigned long long)f->disconnects);
   printf("  %-24s %llu\n", "cut at the deadline", (unsigned long long)f->cut);
+  if (L->farm) {
+    printf("  %-24s %u start_cmd, %u stop_cmd; hopper: %u starting, %u ready, %u failed, "
+           "%u stopped\n", "farm", L->start_runs, L->stop_runs, L->log_starting, L->log_running,
+           L->log_failed, L->log_stopped);
+    printf("  %-24s %lld wakes; hopper_starts_total ready %lld, failed %lld\n", "",
+           wakes(L), metric0(L, "hopper_starts_total{outcome=\"ready\"}"),
+           metric0(L, "hopper_starts_total{outcome=\"failed\"}"));
+    printf("  %-24s %zu held, p50 %llu ms, p99 %llu ms (connect to replay); %u keepalives "
+           "answered\n", "held joins", L->held_wait_ms.len,
+           (unsigned long long)sim_percentile(&L->held_wait_ms, 50),
+           (unsigned long long)sim_percentile(&L->held_wait_ms, 99), L->keepalives);
+  }
   printf("  %-24s %zu (session lines)\n", "sessions", L->lines_len);
   for (int r = 1; r < HOP_CLOSE_COUNT; r++)
     if (f->closes[r])

@@ -234,8 +234,10 @@ static void on_frame(struct live_client *c, const struct hop_frame *f)
   }
   if (id == 0x00)
     c->got_disconnect = 1;
-  else if (id == 0x04 && hop_read_varint(&rd, &msg_id) == 0 && c->ss.sent < c->ss.vanish_at)
+  else if (id == 0x04 && hop_read_varint(&rd, &msg_id) == 0 && c->ss.sent < c->ss.vanish_at) {
+    c->L->keepalives++;        /* a held login kept alive: answered, hopper must swallow it */
     client_write(c, answer, sim_client_plugin_answer(answer, msg_id));
+  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -303,6 +305,7 @@ static void client_connect(struct live_client *c)
   c->tcp.data = c->creq.data = c;
   c->tcp_open = 1;
   c->connect_ns = uv_hrtime();
+  c->held = c->L->farm && c->ss.server >= 0 && !c->L->backends[c->ss.server].up;
   if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&a, on_connect) < 0) {
     c->connect_failed = 1;
     client_close(c);
@@ -358,6 +361,8 @@ void live_client_joined(struct live *L, struct live_client *c)
 {
   c->joined = 1;
   sim_sample(&L->join_wait_ms, (c->join_ns - c->connect_ns) / 1000000);
+  if (c->held)                 /* its server was down: hopper woke it and held the login */
+    sim_sample(&L->held_wait_ms, (c->join_ns - c->connect_ns) / 1000000);
   if (!c->closing)
     after(c, c->play_ms, NEXT_LEAVE);
 }

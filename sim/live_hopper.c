@@ -1,34 +1,108 @@
 /* Live mode's hopper: its config file, the process, what its stderr says (ports, readiness,
  * one msg=session line per connection), SIGTERM at the end, and one GET /metrics. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "live.h"
 
+extern char **environ;
+
 /* ---- Config ------------------------------------------------------------------------------- */
 
-/* Static servers are always "running": a scenario server that is not gets a backend port that
- * refuses connections (see live_backend.c), since nothing could start it. */
+/* With every scenario server running, the static provider, in the config. Otherwise the farm:
+ * the sqlite provider, whose servers are added with the real CLI (live_hopper_servers). */
 int live_hopper_config(struct live *L)
 {
   FILE *f;
 
+  for (size_t i = 0; i < L->s.servers_len; i++)
+    L->farm |= L->s.servers[i].spec->state != HOP_STATE_RUNNING;
   snprintf(L->config, sizeof L->config, "%s/hopper.json", L->dir);
   if (!(f = fopen(L->config, "w")))
     return -1;
-  fprintf(f, "{\"listen\":[\"127.0.0.1:0\"],\"workers\":2,\"provider\":\"static\",\"drain_s\":1,"
+  fprintf(f, "{\"listen\":[\"127.0.0.1:0\"],\"workers\":2,\"drain_s\":1,"
           "\"timeouts_ms\":{\"handshake\":%d,\"connect\":1000},"
-          "\"admin\":{\"listen\":\"127.0.0.1:0\"},\"log\":{\"level\":\"info\"},\"servers\":[",
+          "\"admin\":{\"listen\":\"127.0.0.1:0\"},\"log\":{\"level\":\"info\"},",
           LIVE_HANDSHAKE_MS);
+  if (L->farm) {
+    snprintf(L->db, sizeof L->db, "%s/hopper.db", L->dir);
+    snprintf(L->farm_file, sizeof L->farm_file, "%s/farm", L->dir);
+    fprintf(f, "\"provider\":\"sqlite\",\"store\":{\"path\":\"%s\"},\"farm\":{"
+            "\"probe_interval_ms\":100,\"wake_quota\":0,\"hold_keepalive_ms\":1000}}\n", L->db);
+    return fclose(f) == 0 ? 0 : -1;
+  }
+  fprintf(f, "\"provider\":\"static\",\"servers\":[");
   for (size_t i = 0; i < L->s.servers_len; i++)
     fprintf(f, "%s{\"id\":\"%s\",\"hosts\":[\"%s\"],\"backend\":\"127.0.0.1:%u\"}",
             i ? "," : "", L->s.servers[i].spec->id, L->s.servers[i].spec->host,
             (unsigned)L->backends[i].port);
   fprintf(f, "]}\n");
   return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Scenario seconds, scaled like the clock, rounded up and clamped to [lo, hi] (0 stays 0). */
+static unsigned scaled_s(const struct live *L, uint32_t s, unsigned lo, unsigned hi)
+{
+  uint64_t ms = (uint64_t)s * 1000 * L->scale_num / L->scale_den, v = (ms + 999) / 1000;
+
+  return s == 0 ? 0 : v < lo ? lo : v > hi ? hi : (unsigned)v;
+}
+
+/* Runs `hopper servers --db DB add ...` and waits for it; 0 when it exited 0. */
+static int cli_add(struct live *L, size_t i)
+{
+  const struct sim_server_spec *sp = L->s.servers[i].spec;
+  char backend[32], state[32], start[300], stop[300], join[16], idle[32], online[32], grace[32];
+#define W(x) ((char *)(uintptr_t)(x))  /* argv is not written to */
+  char *args[] = { L->hopper_abs, W("servers"), W("--db"), L->db, W("add"), W(sp->id),
+                   W("--host"), W(sp->host), W("--backend"), backend, state, start, stop, join,
+                   idle, online, W("start_timeout_s=5"), grace, NULL };
+#undef W
+  uint64_t lag = (uint64_t)sp->login_lag_ms * L->scale_num / L->scale_den;
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  int status = -1, rc;
+
+  snprintf(backend, sizeof backend, "127.0.0.1:%u", (unsigned)L->backends[i].port);
+  snprintf(state, sizeof state, "state=%s",
+           sp->state == HOP_STATE_RUNNING ? "running" : "sleeping");
+  snprintf(start, sizeof start, "start_cmd=[\"/bin/sh\",\"-c\",\"echo start %s >> %s\"]", sp->id,
+           L->farm_file);
+  snprintf(stop, sizeof stop, "stop_cmd=[\"/bin/sh\",\"-c\",\"echo stop %s >> %s\"]", sp->id,
+           L->farm_file);
+  snprintf(join, sizeof join, "join=%s", sp->join == HOP_JOIN_KICK ? "kick" : "hold");
+  snprintf(idle, sizeof idle, "idle_stop_s=%u", scaled_s(L, sp->idle_stop_s, 1, 2));
+  snprintf(online, sizeof online, "min_online_s=%u", scaled_s(L, sp->min_online_s, 0, 1));
+  snprintf(grace, sizeof grace, "ready_grace_ms=%u", (unsigned)(lag > 500 ? 500 : lag));
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  rc = posix_spawn(&pid, L->hopper_abs, &fa, NULL, args, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    return -1;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int live_hopper_servers(struct live *L)
+{
+  if (!L->farm)
+    return 0;
+  if (!(L->busy_ids = calloc(L->s.servers_len + 1, 1)))
+    return -1;
+  for (size_t i = 0; i < L->s.servers_len; i++)
+    if (cli_add(L, i) < 0) {
+      fprintf(stderr, "sim --live: hopper servers add %s failed\n", L->s.servers[i].spec->id);
+      return -1;
+    }
+  return 0;
 }
 
 /* ---- stderr -------------------------------------------------------------------------------- */
@@ -78,6 +152,28 @@ static void on_session_line(struct live *L, const char *line)
   field(line, "reason=", ln->reason, sizeof ln->reason);
 }
 
+/* The farm's transitions: starts, readiness, failures and stops, and who is busy. */
+static void on_state_line(struct live *L, const char *line)
+{
+  char id[24], state[16];
+  size_t i;
+  int busy;
+
+  field(line, "server=", id, sizeof id);
+  field(line, "state=", state, sizeof state);
+  for (i = 0; i < L->s.servers_len && strcmp(L->s.servers[i].spec->id, id) != 0; i++)
+    ;
+  if (i == L->s.servers_len || !L->busy_ids)
+    return;
+  L->log_starting += strcmp(state, "starting") == 0;
+  L->log_running += strcmp(state, "running") == 0 && L->busy_ids[i];
+  L->log_failed += strcmp(state, "failed") == 0;
+  L->log_stopped += strcmp(state, "sleeping") == 0 && L->busy_ids[i];
+  busy = strcmp(state, "starting") == 0 || strcmp(state, "stopping") == 0;
+  L->busy += (uint32_t)(busy - L->busy_ids[i]);
+  L->busy_ids[i] = (char)busy;
+}
+
 static void on_line(struct live *L, const char *line)
 {
   char *t = L->tail[L->tail_n++ % 8];
@@ -91,6 +187,8 @@ static void on_line(struct live *L, const char *line)
     L->port = addr_port(line, "addr=");
   else if (strstr(line, " msg=admin_listening "))
     L->admin_port = addr_port(line, "addr=");
+  else if (strstr(line, " msg=server_state "))
+    on_state_line(L, line);
   else if (strstr(line, " msg=ready"))
     L->ready = 1;
 }
