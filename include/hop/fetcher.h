@@ -3,10 +3,11 @@
  * and now_ms in, actions out; the caller carries the actions out in order. The shell and the
  * simulator drive the same code.
  *
- *   timer -> GET (If-None-Match once a document is loaded) -> 200 valid:   COUNT OK,       ARM refresh
- *                                                          -> 200 invalid: COUNT REJECTED, ARM refresh
- *                                                          -> 304:         COUNT NOT_MODIFIED, ARM refresh
- *                                                          -> else COUNT, LOG_FAILED, ARM backoff (jitter)
+ *   timer -> GET (If-None-Match once a document is loaded)
+ *         -> 200 valid:   COUNT OK,           ARM refresh
+ *         -> 200 invalid: COUNT REJECTED,     ARM refresh
+ *         -> 304:         COUNT NOT_MODIFIED, ARM refresh
+ *         -> else:        COUNT, LOG_FAILED,  ARM backoff (jitter)
  *   refresh is 1 s while a server is starting, refresh_ms otherwise; a GET that cannot be sent
  *   tries again in 1 s; SIGHUP fetches at once.
  *
