@@ -262,7 +262,7 @@ void sim_api_call(struct sim *s, uint32_t slot)
     status = 503;
     done = 0;
   }
-  if (done && c->stop)
+  if (done && c->f.stop)
     world_stop(s, c->server, c->replica);
   else if (done)
     world_start(s, c->server);

@@ -1,8 +1,8 @@
 /* One gateway replica on the simulated control loop: the real hop_farm fed the way
  * src/shell/farmctl.c feeds it, route tables built by the real routes parser from the simulated
- * API's documents (ETag, refresh, backoff with the seeded jitter, as src/shell/provider_api.c
- * does), start and stop calls with their retries, probes, and the session counts and events that
- * come from the workers over the mailbox. */
+ * API's documents, the real fetcher (include/hop/fetcher.h: ETag, refresh, backoff with the seeded
+ * jitter, start and stop calls with their retries) driven as src/shell/provider_api.c drives it,
+ * probes, and the session counts and events that come from the workers over the mailbox. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +11,9 @@
 #include "sim.h"
 
 #define NO_TIMER UINT64_MAX
-#define CALL_TRIES 3           /* provider_api.c */
-#define STARTING_REFRESH_MS 1000
 #define PROBE_TIMEOUT_MS 3000  /* farmctl.c */
 
-static void fetch_soon(struct sim *s, struct sim_replica *r, uint64_t delay_ms);
+static void run(struct sim *s, struct sim_replica *r, const struct hop_fetcher_out *out);
 
 /* ---- Snapshots ---------------------------------------------------------------------------- */
 
@@ -87,6 +85,7 @@ static int publish(struct sim *s, struct sim_replica *r, const char *doc)
 static void call_new(struct sim *s, struct sim_replica *r, uint32_t server, int stop,
                      uint32_t sessions)
 {
+  struct hop_fetcher_out out = { 0 };
   size_t i;
 
   for (i = 0; i < s->calls_len && s->calls[i].used; i++)
@@ -105,9 +104,10 @@ static void call_new(struct sim *s, struct sim_replica *r, uint32_t server, int 
     }
     s->calls_len++;
   }
-  s->calls[i] = (struct sim_call){ 1, r->idx, server, stop, sessions, 0 };
-  sim_at(s, 0, EV_CALL, (uint32_t)i, 0, 0);
-  fetch_soon(s, r, STARTING_REFRESH_MS);    /* the document says when it is running */
+  s->calls[i] = (struct sim_call){ .used = 1, .replica = r->idx, .server = server,
+                                   .sessions = sessions };
+  hop_fetcher_call(&r->fetcher, s->now, &s->calls[i].f, stop, &out);
+  run(s, r, &out);
 }
 
 static void probe(struct sim *s, struct sim_replica *r, uint32_t server)
@@ -257,67 +257,92 @@ void sim_gateway_event(struct sim *s, struct sim_replica *r, const char *json)
   sim_outbox_add(s, r, json);
 }
 
-/* ---- Routes fetch (provider_api.c) -------------------------------------------------------- */
+/* ---- The fetcher's actions (provider_api.c's run) ---------------------------------------- */
 
-static uint64_t refresh_ms(const struct sim *s, const struct sim_replica *r)
+static int any_starting(const struct sim_replica *r)
 {
   for (size_t i = 0; i < hop_route_table_servers(r->snap->t); i++)
     if (atomic_load(&hop_route_table_server(r->snap->t, i)->state) == HOP_STATE_STARTING)
-      return STARTING_REFRESH_MS;
-  return (uint64_t)s->sc->refresh_s * 1000;
+      return 1;
+  return 0;
 }
 
-static void fetch_soon(struct sim *s, struct sim_replica *r, uint64_t delay_ms)
+static void call_done(struct sim *s, struct sim_replica *r, struct sim_call *c, int ok)
 {
-  sim_at(s, delay_ms, EV_FETCH, r->idx, 0, ++r->fetch_gen);
+  const char *id = s->servers[c->server].id;
+
+  c->used = 0;
+  if (!ok && !c->f.stop)
+    s->stats.start_calls_failed++;
+  if (c->f.stop)
+    hop_farm_stop_result(r->farm, id, ok, s->now);
+  else
+    hop_farm_start_result(r->farm, id, ok, s->now);
+  sim_gateway_drain_farm(s, r);
+}
+
+static void run(struct sim *s, struct sim_replica *r, const struct hop_fetcher_out *out)
+{
+  for (size_t i = 0; i < out->len; i++) {
+    const struct hop_fetcher_action *a = &out->a[i];
+    struct sim_call *c = (struct sim_call *)a->call;
+    uint32_t slot = c ? (uint32_t)(c - s->calls) : 0;
+
+    sim_trace(s, "fetcher", (uint64_t)a->kind, a->delay_ms);
+    switch (a->kind) {
+    case HOP_FETCHER_GET:
+      s->stats.fetches++;
+      sim_api_get_routes(s, r->idx);
+      break;
+    case HOP_FETCHER_ARM:
+      sim_at(s, a->delay_ms, EV_FETCH, r->idx, 0, ++r->fetch_gen);
+      break;
+    case HOP_FETCHER_COUNT:
+      if (a->count == HOP_FETCHER_OK)
+        s->stats.fetch_ok++;
+      else if (a->count == HOP_FETCHER_REJECTED)
+        s->stats.fetch_rejected++;
+      else if (a->count != HOP_FETCHER_NOT_MODIFIED)
+        s->stats.fetch_failed++;
+      break;
+    case HOP_FETCHER_LOG_FAILED:
+      break;
+    case HOP_FETCHER_CALL_SEND:
+      sim_at(s, 0, EV_CALL, slot, 0, 0);
+      break;
+    case HOP_FETCHER_CALL_LATER:
+      sim_at(s, a->delay_ms, EV_CALL, slot, 0, 0);
+      break;
+    case HOP_FETCHER_CALL_DONE:
+      call_done(s, r, c, a->ok);
+      break;
+    }
+  }
 }
 
 static void on_fetch_reply(struct sim *s, struct sim_replica *r, uint32_t slot)
 {
   struct sim_fetch_reply *rep = &s->replies[slot];
+  struct hop_fetcher_out out = { 0 };
+  int valid = 0;
 
-  r->fetching = 0;
-  if (rep->status == 200) {
-    if (publish(s, r, rep->body) == 0) {
-      snprintf(r->etag, sizeof r->etag, "%s", rep->etag);
-      s->stats.fetch_ok++;
-    } else {
-      s->stats.fetch_rejected++;
-    }
-    hop_backoff_reset(&r->fetch_backoff);
-    fetch_soon(s, r, refresh_ms(s, r));
-  } else if (rep->status == 304) {
-    hop_backoff_reset(&r->fetch_backoff);
-    fetch_soon(s, r, refresh_ms(s, r));
-  } else {
-    s->stats.fetch_failed++;
-    fetch_soon(s, r, hop_backoff_next(&r->fetch_backoff, sim_rng_u64(&s->rng)));
-  }
+  if (rep->status == 200 && (valid = publish(s, r, rep->body) == 0))
+    snprintf(r->etag, sizeof r->etag, "%s", rep->etag);
+  hop_fetcher_on_fetched(&r->fetcher, s->now, rep->status, valid, any_starting(r),
+                         sim_rng_u64(&s->rng), &out);
   free(rep->body);
   memset(rep, 0, sizeof *rep);
+  run(s, r, &out);
 }
-
-/* ---- Start and stop calls (provider_api.c) ------------------------------------------------ */
 
 static void on_call_reply(struct sim *s, uint32_t slot, int status)
 {
   struct sim_call *c = &s->calls[slot];
   struct sim_replica *r = &s->replicas[c->replica];
-  const char *id = s->servers[c->server].id;
-  int ok = status >= 200 && status < 300;
+  struct hop_fetcher_out out = { 0 };
 
-  if (!ok && ++c->tries < CALL_TRIES && status != 404 && status != 400) {
-    sim_at(s, 500u << c->tries, EV_CALL, slot, 0, 0);
-    return;
-  }
-  c->used = 0;
-  if (!ok && !c->stop)
-    s->stats.start_calls_failed++;
-  if (c->stop)
-    hop_farm_stop_result(r->farm, id, ok, s->now);
-  else
-    hop_farm_start_result(r->farm, id, ok, s->now);
-  sim_gateway_drain_farm(s, r);
+  hop_fetcher_on_called(&r->fetcher, s->now, &c->f, status, 0, &out);
+  run(s, r, &out);
 }
 
 /* ---- Events and life ---------------------------------------------------------------------- */
@@ -345,10 +370,11 @@ void sim_gateway_on_event(struct sim *s, const struct sim_event *ev)
     sim_gateway_drain_farm(s, r);
     break;
   case EV_FETCH:
-    if ((uint32_t)ev->c == r->fetch_gen && !r->fetching) {
-      r->fetching = 1;
-      s->stats.fetches++;
-      sim_api_get_routes(s, r->idx);
+    if ((uint32_t)ev->c == r->fetch_gen) {
+      struct hop_fetcher_out out = { 0 };
+
+      hop_fetcher_on_timer(&r->fetcher, s->now, r->snap != NULL, &out);
+      run(s, r, &out);
     }
     break;
   case EV_FETCH_REPLY:
@@ -367,10 +393,15 @@ void sim_gateway_on_event(struct sim *s, const struct sim_event *ev)
 
 int sim_gateway_init(struct sim *s, struct sim_replica *r, uint32_t idx)
 {
+  struct hop_fetcher_config fcfg;
+  struct hop_fetcher_out out = { 0 };
+
   r->idx = idx;
   snprintf(r->name, sizeof r->name, "replica%u", idx);
   r->farm_timer_ms = NO_TIMER;
-  r->fetch_backoff = (struct hop_backoff){ 1000, 60000, 0 };
+  hop_fetcher_config_default(&fcfg);
+  fcfg.refresh_ms = (uint64_t)s->sc->refresh_s * 1000;
+  hop_fetcher_init(&r->fetcher, &fcfg);
   r->farm = hop_farm_new(&s->farm_cfg);
   r->attempt_open = calloc(s->servers_len, sizeof *r->attempt_open);
   r->live = calloc(s->servers_len, sizeof *r->live);
@@ -381,7 +412,8 @@ int sim_gateway_init(struct sim *s, struct sim_replica *r, uint32_t idx)
     return -1;
   snprintf(r->etag, sizeof r->etag, "%s", s->api.etag);
   sim_outbox_init(s, r);
-  fetch_soon(s, r, sim_rng_below(&s->rng, (uint64_t)s->sc->refresh_s * 1000));
+  hop_fetcher_start(&r->fetcher, s->now, sim_rng_below(&s->rng, fcfg.refresh_ms), &out);
+  run(s, r, &out);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "hop/conn.h"
 #include "hop/farm.h"
+#include "hop/fetcher.h"
 #include "hop/http.h"
 #include "hop/pump.h"
 #include "hop/route.h"
@@ -94,12 +95,11 @@ struct sim_outbox_row {
 };
 
 struct sim_call {              /* a start or stop call in flight (provider_api.c's struct call) */
+  struct hop_fetcher_call f;   /* first: the fetcher's actions name it; its stop and tries */
   int used;
   uint32_t replica;
   uint32_t server;
-  int stop;
   uint32_t sessions;
-  int tries;
 };
 
 struct sim_msg;
@@ -117,9 +117,8 @@ struct sim_replica {
   struct hop_farm *farm;
   struct sim_snap *snap;       /* current, or NULL before the first document */
   char etag[32];
-  int fetching;
-  uint32_t fetch_gen;
-  struct hop_backoff fetch_backoff;
+  uint32_t fetch_gen;          /* the fetch timer armed last (an ARM replaces the one before) */
+  struct hop_fetcher fetcher;  /* the real one (src/control/fetcher.c), as provider_api.c */
   uint64_t farm_timer_ms;      /* the farm timer event armed, or UINT64_MAX */
   int *attempt_open;           /* per server: a START emitted and the attempt not over */
   uint32_t *live;              /* per server: sessions piped by this replica */

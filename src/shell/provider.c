@@ -150,7 +150,9 @@ void hop_provider_reload(struct hop_provider *p, struct hop_settings *settings)
   p->timeout_ms = settings->cfg.api_timeout_ms;
   if (p->doc)                  /* new answers and limits apply to the routes we have */
     hop_provider_publish(p, p->doc, p->source == HOP_ROUTES_API ? "api" : "sqlite");
-  if (!p->stopping)
+  if (p->source == HOP_ROUTES_API)
+    hop_provider_api_reload(p);
+  else if (!p->stopping)
     uv_timer_start(&p->timer, p->refresh_cb, 0, 0);   /* and ask the source again now */
 }
 

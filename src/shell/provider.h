@@ -9,6 +9,7 @@
 #include "hop/commands.h"
 #include "hop/config.h"
 #include "hop/farmctl.h"
+#include "hop/fetcher.h"
 #include "hop/http.h"
 #include "hop/provider.h"
 
@@ -50,8 +51,7 @@ struct hop_provider {
   char *etag;
   uint32_t refresh_s;
   uint32_t timeout_ms;         /* api: each request */
-  struct hop_backoff backoff;
-  int fetching;
+  struct hop_fetcher fetcher;  /* when to fetch, and the calls' retries (src/control/fetcher.c) */
   uint64_t rng;
   struct hop_outbox *outbox;
   char replica[33];            /* this replica's id (from the store), in start/stop calls */
@@ -68,5 +68,8 @@ void hop_provider_status_seen(void *ctx, const char *id, const char *json);
 void hop_provider_log_event(void *ctx, const char *json);
 
 void hop_provider_common_free(struct hop_provider *p);
+
+/* New settings for the API provider: the refresh changes and the routes are fetched at once. */
+void hop_provider_api_reload(struct hop_provider *p);
 
 #endif

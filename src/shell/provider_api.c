@@ -1,5 +1,6 @@
 /* The control-plane API provider: GET {base}/v1/routes (ETag, refresh, backoff), the last good
- * document kept in SQLite, POST start/stop, and the events outbox. */
+ * document kept in SQLite, POST start/stop, and the events outbox. When to fetch and how calls
+ * are retried is the pure hop_fetcher's (include/hop/fetcher.h); this file carries it out. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,10 +15,16 @@
 #include "provider.h"
 
 #define ROUTES_BYTES_MAX   (64u << 20)
-#define STARTING_REFRESH_S 1
-#define CALL_TRIES         3
 
-static void fetch_soon(struct hop_provider *p, uint64_t delay_ms);
+struct call {                  /* one start or stop call (its tries are the fetcher's) */
+  struct hop_fetcher_call f;   /* first: the fetcher's actions name it */
+  struct hop_provider *p;
+  char id[65];
+  uint32_t sessions;
+  uv_timer_t retry;
+};
+
+static void send_get(struct hop_provider *p, int conditional);
 
 /* ---- Token -------------------------------------------------------------------------------- */
 
@@ -105,75 +112,126 @@ static int any_starting(void)
   return starting;
 }
 
-static uint64_t refresh_ms(const struct hop_provider *p)
+static uint64_t now_ms(const struct hop_provider *p)
 {
-  return (uint64_t)(any_starting() ? STARTING_REFRESH_S : p->refresh_s) * 1000;
+  return uv_now(p->loop);
+}
+
+static uint64_t next_random(struct hop_provider *p)
+{
+  p->rng = p->rng * 6364136223846793005ull + 1442695040888963407ull;
+  return p->rng;
+}
+
+static void on_fetch_timer(uv_timer_t *t);
+static void on_retry(uv_timer_t *t);
+static void send_call(struct call *c);
+static void call_done(struct call *c, int ok, int status, const char *error);
+
+/* Carries out the fetcher's actions, in order. error: the answer's, for the log lines. */
+static void run(struct hop_provider *p, const struct hop_fetcher_out *out, const char *error)
+{
+  static const enum hop_fetch_result counts[] = {
+    [HOP_FETCHER_OK] = HOP_FETCH_OK, [HOP_FETCHER_REJECTED] = HOP_FETCH_REJECTED,
+    [HOP_FETCHER_NOT_MODIFIED] = HOP_FETCH_NOT_MODIFIED,
+    [HOP_FETCHER_UNREACHABLE] = HOP_FETCH_UNREACHABLE,
+    [HOP_FETCHER_HTTP_ERROR] = HOP_FETCH_HTTP_ERROR,
+  };
+  struct hop_logline l;
+
+  for (size_t i = 0; i < out->len; i++) {
+    const struct hop_fetcher_action *a = &out->a[i];
+    struct call *c = (struct call *)a->call;
+
+    switch (a->kind) {
+    case HOP_FETCHER_GET:
+      send_get(p, a->conditional);
+      break;
+    case HOP_FETCHER_ARM:
+      if (!p->stopping)
+        uv_timer_start(&p->timer, on_fetch_timer, a->delay_ms, 0);
+      break;
+    case HOP_FETCHER_COUNT:
+      hop_metrics_fetch(counts[a->count]);
+      break;
+    case HOP_FETCHER_LOG_FAILED:
+      if (hop_log_begin(&l, HOP_LOG_WARN, "routes_fetch_failed")) {
+        hop_log_int(&l, "status", a->status);
+        hop_log_str(&l, "err", a->status < 0 ? error : NULL);
+        hop_log_end(&l);
+      }
+      break;
+    case HOP_FETCHER_CALL_SEND:
+      send_call(c);
+      break;
+    case HOP_FETCHER_CALL_LATER:
+      uv_timer_start(&c->retry, on_retry, a->delay_ms, 0);
+      break;
+    case HOP_FETCHER_CALL_DONE:
+      call_done(c, a->ok, a->status, error);
+      break;
+    }
+  }
 }
 
 static void on_routes(void *arg, const struct hop_http_response *res)
 {
   struct hop_provider *p = arg;
-  struct hop_logline l;
+  struct hop_fetcher_out out = { 0 };
+  int valid = 0;
   char *doc;
 
-  p->fetching = 0;
   if (p->stopping)
     return;
   if (res->status == 200 && (doc = strdup(res->body))) {
-    int rc = hop_provider_publish(p, doc, "api");
-
-    hop_metrics_fetch(rc == 0 ? HOP_FETCH_OK : HOP_FETCH_REJECTED);
-    if (rc == 0) {
+    valid = hop_provider_publish(p, doc, "api") == 0;
+    if (valid) {
       free(p->etag);
       p->etag = res->etag ? strdup(res->etag) : NULL;
       save_doc(p);
     }
-    hop_backoff_reset(&p->backoff);
-    fetch_soon(p, refresh_ms(p));
-    return;
   }
-  hop_metrics_fetch(res->status == 304 ? HOP_FETCH_NOT_MODIFIED
-                    : res->status < 0 ? HOP_FETCH_UNREACHABLE : HOP_FETCH_HTTP_ERROR);
-  if (res->status == 304) {
-    hop_backoff_reset(&p->backoff);
-    fetch_soon(p, refresh_ms(p));
-    return;
+  hop_fetcher_on_fetched(&p->fetcher, now_ms(p), res->status, valid, any_starting(),
+                         next_random(p), &out);
+  run(p, &out, res->error);
+}
+
+static void send_get(struct hop_provider *p, int conditional)
+{
+  struct hop_http_request req = { 0 };
+  struct hop_fetcher_out out = { 0 };
+  char *url = url_of(p, "/v1/routes");
+
+  req.method = "GET";
+  req.url = url;
+  req.bearer = p->token;
+  req.if_none_match = conditional ? p->etag : NULL;
+  req.timeout_ms = p->timeout_ms;
+  req.response_bytes_max = ROUTES_BYTES_MAX;
+  if (!url || hop_http_send(p->http, &req, on_routes, p) < 0) {
+    hop_fetcher_on_unsent(&p->fetcher, now_ms(p), &out);
+    run(p, &out, NULL);
   }
-  if (hop_log_begin(&l, HOP_LOG_WARN, "routes_fetch_failed")) {
-    hop_log_int(&l, "status", res->status);
-    hop_log_str(&l, "err", res->status < 0 ? res->error : NULL);
-    hop_log_end(&l);
-  }
-  p->rng = p->rng * 6364136223846793005ull + 1442695040888963407ull;
-  fetch_soon(p, hop_backoff_next(&p->backoff, p->rng));
+  free(url);
 }
 
 static void on_fetch_timer(uv_timer_t *t)
 {
   struct hop_provider *p = t->data;
-  struct hop_http_request req = { 0 };
-  char *url = url_of(p, "/v1/routes");
+  struct hop_fetcher_out out = { 0 };
 
-  if (p->fetching || !url) {
-    free(url);
-    return;
-  }
-  req.method = "GET";
-  req.url = url;
-  req.bearer = p->token;
-  req.if_none_match = p->ready ? p->etag : NULL;
-  req.timeout_ms = p->timeout_ms;
-  req.response_bytes_max = ROUTES_BYTES_MAX;
-  p->fetching = hop_http_send(p->http, &req, on_routes, p) == 0;
-  if (!p->fetching)
-    fetch_soon(p, 1000);
-  free(url);
+  hop_fetcher_on_timer(&p->fetcher, now_ms(p), p->ready, &out);
+  run(p, &out, NULL);
 }
 
-static void fetch_soon(struct hop_provider *p, uint64_t delay_ms)
+void hop_provider_api_reload(struct hop_provider *p)
 {
-  if (!p->stopping)
-    uv_timer_start(&p->timer, on_fetch_timer, delay_ms, 0);
+  struct hop_fetcher_out out = { 0 };
+
+  if (p->stopping)
+    return;
+  hop_fetcher_reload(&p->fetcher, now_ms(p), (uint64_t)p->refresh_s * 1000, &out);
+  run(p, &out, NULL);
 }
 
 struct ids_job {
@@ -208,17 +266,6 @@ static void on_doc_loaded(struct hop_store_job *job)
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
-struct call {
-  struct hop_provider *p;
-  char id[65];
-  int stop;
-  uint32_t sessions;
-  int tries;
-  uv_timer_t retry;
-};
-
-static void send_call(struct call *c);
-
 static void on_call_closed(uv_handle_t *h)
 {
   free(h->data);
@@ -232,24 +279,28 @@ static void on_retry(uv_timer_t *t)
 static void on_called(void *arg, const struct hop_http_response *res)
 {
   struct call *c = arg;
-  int ok = res->status >= 200 && res->status < 300;
-  struct hop_logline l;
+  struct hop_fetcher_out out = { 0 };
 
   if (c->p->stopping) {
     uv_close((uv_handle_t *)&c->retry, on_call_closed);
     return;
   }
-  if (!ok && ++c->tries < CALL_TRIES && res->status != 404 && res->status != 400) {
-    uv_timer_start(&c->retry, on_retry, 500u << c->tries, 0);
-    return;
-  }
-  if (hop_log_begin(&l, ok ? HOP_LOG_INFO : HOP_LOG_WARN, c->stop ? "api_stop" : "api_start")) {
+  hop_fetcher_on_called(&c->p->fetcher, now_ms(c->p), &c->f, res->status, 0, &out);
+  run(c->p, &out, res->error);
+}
+
+/* The call ended: logged, its result to the farm, and freed. */
+static void call_done(struct call *c, int ok, int status, const char *error)
+{
+  struct hop_logline l;
+
+  if (hop_log_begin(&l, ok ? HOP_LOG_INFO : HOP_LOG_WARN, c->f.stop ? "api_stop" : "api_start")) {
     hop_log_str(&l, "server", c->id);
-    hop_log_int(&l, "status", res->status);
-    hop_log_str(&l, "err", res->status < 0 ? res->error : NULL);
+    hop_log_int(&l, "status", status);
+    hop_log_str(&l, "err", status < 0 ? error : NULL);
     hop_log_end(&l);
   }
-  if (c->stop)
+  if (c->f.stop)
     hop_farmctl_stop_result(c->p->fc, c->id, ok);
   else
     hop_farmctl_start_result(c->p->fc, c->id, ok);
@@ -259,10 +310,11 @@ static void on_called(void *arg, const struct hop_http_response *res)
 static void send_call(struct call *c)
 {
   struct hop_http_request req = { 0 };
+  struct hop_fetcher_out out = { 0 };
   char path[160], body[200];
   char *url;
 
-  snprintf(path, sizeof path, "/v1/servers/%s/%s", c->id, c->stop ? "stop" : "start");
+  snprintf(path, sizeof path, "/v1/servers/%s/%s", c->id, c->f.stop ? "stop" : "start");
   snprintf(body, sizeof body, "{\"replica\":\"%s\",\"sessions\":%u}", c->p->replica,
            c->sessions);
   url = url_of(c->p, path);
@@ -274,10 +326,8 @@ static void send_call(struct call *c)
   req.timeout_ms = c->p->timeout_ms;
   req.response_bytes_max = 1 << 20;
   if (!url || hop_http_send(c->p->http, &req, on_called, c) < 0) {
-    struct hop_http_response fail = { -1, "cannot send", "", 0, NULL };
-
-    c->tries = CALL_TRIES;
-    on_called(c, &fail);
+    hop_fetcher_on_called(&c->p->fetcher, now_ms(c->p), &c->f, -1, 1, &out);
+    run(c->p, &out, "cannot send");
   }
   free(url);
 }
@@ -285,6 +335,7 @@ static void send_call(struct call *c)
 static void call(struct hop_provider *p, const char *id, int stop, uint32_t sessions)
 {
   struct call *c = calloc(1, sizeof *c);
+  struct hop_fetcher_out out = { 0 };
 
   if (!c) {
     if (stop)
@@ -295,12 +346,11 @@ static void call(struct hop_provider *p, const char *id, int stop, uint32_t sess
   }
   c->p = p;
   snprintf(c->id, sizeof c->id, "%s", id);
-  c->stop = stop;
   c->sessions = sessions;
   uv_timer_init(p->loop, &c->retry);
   c->retry.data = c;
-  send_call(c);
-  fetch_soon(p, STARTING_REFRESH_S * 1000);    /* the document says when it is running */
+  hop_fetcher_call(&p->fetcher, now_ms(p), &c->f, stop, &out);
+  run(p, &out, NULL);
 }
 
 static void op_start(void *ctx, const char *id)
@@ -323,7 +373,7 @@ static void op_event(void *ctx, const char *json)
 /* ---- Life --------------------------------------------------------------------------------- */
 
 int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_farmctl *fc,
-                         struct hop_settings *settings, struct hop_provider **out, char *err,
+                         struct hop_settings *settings, struct hop_provider **out_p, char *err,
                          size_t err_bytes)
 {
   const struct hop_config *cfg = &settings->cfg;
@@ -331,6 +381,8 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
   struct hop_provider_ops ops = { op_start, op_stop, NULL, op_event, hop_provider_status_seen,
                                   NULL };
   struct hop_outbox_config ocfg = { 0 };
+  struct hop_fetcher_config fcfg;
+  struct hop_fetcher_out out = { 0 };
   struct doc_job *j;
   char *events_url;
   int rc;
@@ -345,8 +397,9 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
   p->settings = settings;
   p->refresh_s = cfg->api_refresh_s;
   p->timeout_ms = cfg->api_timeout_ms;
-  p->backoff.base_ms = 1000;
-  p->backoff.max_ms = 60000;
+  hop_fetcher_config_default(&fcfg);
+  fcfg.refresh_ms = (uint64_t)cfg->api_refresh_s * 1000;
+  hop_fetcher_init(&p->fetcher, &fcfg);
   p->rng = (uint64_t)uv_hrtime() ^ 0x9e3779b97f4a7c15ull;
   p->base_url = strdup(cfg->api_base_url ? cfg->api_base_url : "");
   while (p->base_url && *p->base_url && p->base_url[strlen(p->base_url) - 1] == '/')
@@ -392,7 +445,8 @@ int hop_provider_api_new(uv_loop_t *loop, struct hop_store *store, struct hop_fa
     if (hop_store_submit(store, &j->x.job) < 0)
       free(j);
   }
-  fetch_soon(p, 0);
-  *out = p;
+  hop_fetcher_start(&p->fetcher, now_ms(p), 0, &out);
+  run(p, &out, NULL);
+  *out_p = p;
   return 0;
 }
