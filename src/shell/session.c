@@ -10,7 +10,6 @@
 
 static void run_actions(struct hop_session *s);
 static void post_session(struct hop_session *s, enum hop_msg_kind kind);
-static void adopt_proxy_source(struct hop_session *s);
 static void refresh_snapshot(struct hop_session *s);
 
 /* ---- Lifetime ----------------------------------------------------------------------------- */
@@ -138,28 +137,6 @@ static void log_session(const struct hop_session *s)
 
 /* ---- Closing ------------------------------------------------------------------------------ */
 
-/* A session that ended badly strikes its client; enough strikes ban it (docs/bans.md). */
-static void strike(const struct hop_session *s)
-{
-  const struct hop_limits *l = &s->snap->cfg->limits;
-  struct hop_logline line;
-  struct hop_ban b;
-  char ip[64];
-
-  if (!s->peer_real || !l->ban_strikes ||
-      !hop_limits_strike(l, &s->peer.sa, s->reason, uv_now(&s->w->loop), &b))
-    return;
-  if (!hop_log_begin(&line, HOP_LOG_WARN, "ban"))
-    return;
-  hop_ip_key_format(b.key, ip, sizeof ip);
-  hop_log_str(&line, "client", ip);
-  hop_log_str(&line, "reason", hop_close_name((enum hop_close)b.reason));
-  hop_log_int(&line, "strikes", b.strikes);
-  hop_log_int(&line, "window_s", l->ban_window_s);
-  hop_log_int(&line, "ban_s", l->ban_s);
-  hop_log_end(&line);
-}
-
 void hop_session_close(struct hop_session *s, enum hop_close reason)
 {
   if (s->closing)
@@ -173,8 +150,8 @@ void hop_session_close(struct hop_session *s, enum hop_close reason)
     hop_limits_release(s->ip_counted ? &s->peer.sa : NULL);
   s->admitted = 0;
   if (s->greet)
-    adopt_proxy_source(s);
-  strike(s);
+    hop_session_adopt_proxy_source(s);
+  hop_session_strike(s);
   log_session(s);
   if (s->piped && s->server)
     hop_metrics_session_end(s->server->id, s->bytes_c2b, s->bytes_b2c);
@@ -412,7 +389,7 @@ static void post_wake(struct hop_session *s)
 {
   struct hop_msg *m;
 
-  adopt_proxy_source(s);       /* the wake quota counts the real client */
+  hop_session_adopt_proxy_source(s);       /* the wake quota counts the real client */
   m = msg_new(s, HOP_MSG_WAKE);
 
   if (!m || !s->w->control) {
@@ -464,25 +441,9 @@ void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m)
   }
 }
 
-/* The client's real address, once a trusted proxy told it. */
-static void adopt_proxy_source(struct hop_session *s)
-{
-  const struct hop_conn *c = &s->greet->conn;
-
-  if (!c->have_proxy_src)
-    return;
-  if (c->proxy_src.ss_family == AF_INET)
-    memcpy(&s->peer.in, &c->proxy_src, sizeof s->peer.in);
-  else if (c->proxy_src.ss_family == AF_INET6)
-    memcpy(&s->peer.in6, &c->proxy_src, sizeof s->peer.in6);
-  else
-    return;
-  s->peer_real = 1;
-}
-
 static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
 {
-  adopt_proxy_source(s);
+  hop_session_adopt_proxy_source(s);
   save_label(s);
   hop_metrics_session_begin(s->server->id);
   if (s->intent == HOP_INTENT_LOGIN || s->intent == HOP_INTENT_TRANSFER)
@@ -492,49 +453,12 @@ static void hand_off(struct hop_session *s, const uint8_t *bytes, size_t len)
   hop_pipe_start(s, bytes, len);
 }
 
-/* Per-IP limits, once the client's intent (and real address) is known. */
-static void check_limits(struct hop_session *s, struct hop_conn *c)
-{
-  const struct hop_limits *l = &s->snap->cfg->limits;
-  enum hop_intent intent = hop_conn_intent(c);
-
-  if (s->limits_checked || intent == HOP_INTENT_NONE || !c->ready)
-    return;
-  s->limits_checked = 1;
-  adopt_proxy_source(s);
-  if (!s->ip_counted && s->peer_real) {   /* behind a proxy: the client's address is known now */
-    if (hop_limits_banned(&s->peer.sa)) {
-      hop_conn_refuse(c, HOP_CLOSE_BANNED, NULL, 1);
-      return;
-    }
-    s->over_ip = (uint8_t)hop_limits_count_ip(l, &s->peer.sa);
-    s->ip_counted = 1;
-  }
-  if (s->over_ip)
-    hop_conn_refuse(c, HOP_CLOSE_SESSION_LIMIT, l->text, l->silent);
-  else if (!hop_limits_rate(l, &s->peer.sa, intent != HOP_INTENT_STATUS &&
-                                              intent != HOP_INTENT_LEGACY,
-                            uv_now(&s->w->loop)))
-    hop_conn_refuse(c, HOP_CLOSE_RATE_LIMITED, l->text, l->silent);
-  else
-    hop_conn_open_gate(c, uv_now(&s->w->loop));
-}
-
-/* Whether conn must wait for check_limits before it routes or answers: without the gate a
- * status ping that arrives whole is answered before a limit could refuse it (found by
- * bench/attack). */
-static int needs_gate(const struct hop_limits *l, int trusted)
-{
-  return l->sessions_per_ip_max || l->status_per_s || l->login_per_s ||
-         (trusted && l->ban_strikes);
-}
-
 static void run_actions(struct hop_session *s)
 {
   struct hop_conn *c = &s->greet->conn;
   struct hop_action a;
 
-  check_limits(s, c);
+  hop_session_check_limits(s, c);
   if (!s->server)
     s->server = c->server;     /* routed: its id goes in the log line whatever happens next */
   while (!s->closing && !s->piped && hop_conn_next_action(c, &a)) {
@@ -662,6 +586,15 @@ static struct hop_greet *greet_new(struct hop_worker *w, size_t cap)
   return g;
 }
 
+/* Closes a session that never got going, without a log line. */
+static void drop_unlogged(struct hop_session *s)
+{
+  s->closing = 1;
+  unlink_session(s);
+  uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
+  uv_close((uv_handle_t *)&s->timer, hop_session_on_handle_closed);
+}
+
 void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
 {
   struct hop_session *s = calloc(1, sizeof *s);
@@ -691,34 +624,14 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
 
   if (uv_accept(listener, (uv_stream_t *)&s->client) < 0) {
     s->reason = HOP_CLOSE_INTERNAL;
-    s->closing = 1;            /* nothing happened: no log line */
-    unlink_session(s);
-    uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
-    uv_close((uv_handle_t *)&s->timer, hop_session_on_handle_closed);
+    drop_unlogged(s);          /* nothing happened: no log line */
     return;
   }
   uv_tcp_getpeername(&s->client, &s->peer.sa, &namelen);
   uv_tcp_nodelay(&s->client, 1);
-  {
-    int trusted = hop_cidr_list_match(&cfg->trusted_proxies, &s->peer.sa), over_ip;
-    enum hop_close refused = hop_limits_admit(&cfg->limits, trusted ? NULL : &s->peer.sa,
-                                              &over_ip);
-
-    if (refused != HOP_CLOSE_NONE) {
-      /* one accept, one close: no log line, no buffer (a flood must stay cheap) */
-      hop_metrics_inc(&w->metrics->closes[refused]);
-      s->reason = refused;
-      s->peer_real = (uint8_t)(over_ip && !trusted);
-      strike(s);               /* hitting the per-IP cap counts towards a ban */
-      s->closing = 1;
-      unlink_session(s);
-      uv_close((uv_handle_t *)&s->client, hop_session_on_handle_closed);
-      uv_close((uv_handle_t *)&s->timer, hop_session_on_handle_closed);
-      return;
-    }
-    s->admitted = 1;
-    s->ip_counted = s->peer_real = (uint8_t)!trusted;
-    s->over_ip = (uint8_t)over_ip;
+  if (hop_session_admit(s, cfg) != HOP_CLOSE_NONE) {
+    drop_unlogged(s);          /* one accept, one close: no log line, no buffer */
+    return;
   }
   s->greet = greet_new(w, cfg->conn.preread_bytes_max);
   if (!s->greet) {
@@ -730,7 +643,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
   if (!s->ip_counted)           /* a trusted proxy */
     hop_conn_set_proxy(&s->greet->conn, cfg->proxy_required ? HOP_PROXY_REQUIRE
                                                             : HOP_PROXY_ACCEPT);
-  if (needs_gate(&cfg->limits, !s->ip_counted))
+  if (hop_session_needs_gate(s))
     hop_conn_set_gate(&s->greet->conn);
   if (uv_read_start((uv_stream_t *)&s->client, on_greet_alloc, on_greet_read) < 0) {
     hop_session_close(s, HOP_CLOSE_CLIENT_RESET);

@@ -143,6 +143,19 @@ void hop_session_on_handle_closed(uv_handle_t *h);
 /* Returns the greet (preread buffer and conn) to its slab; the replay must be written. */
 void hop_session_greet_release(struct hop_session *s);
 
+/* admit.c: limits and bans for one session. */
+/* At accept: counts s in the limits, or returns why it is refused at once (counted, struck). */
+enum hop_close hop_session_admit(struct hop_session *s, const struct hop_config *cfg);
+/* At close: a strike reason strikes the client; enough strikes ban it (logged). */
+void hop_session_strike(const struct hop_session *s);
+/* The client's real address, once a trusted proxy told it. */
+void hop_session_adopt_proxy_source(struct hop_session *s);
+/* Whether conn must wait for hop_session_check_limits before it routes or answers: without the
+ * gate a status ping that arrives whole is answered before a limit could refuse it. */
+int hop_session_needs_gate(const struct hop_session *s);
+/* Once the intent is known: refuses through conn, or opens its gate. */
+void hop_session_check_limits(struct hop_session *s, struct hop_conn *c);
+
 /* dial.c: resolve (off the loop) and connect s->backend to s->server. */
 int hop_dial_start(struct hop_session *s);
 void hop_dial_drop(struct hop_session *s);
