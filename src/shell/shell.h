@@ -45,6 +45,7 @@ struct hop_worker {
   struct hop_pool buf_pool;    /* relay reads */
   struct hop_pool write_pool;  /* struct hop_write */
   uv_timer_t trim;             /* gives a burst's freed memory back to the system */
+  uv_prepare_t log_flush;      /* writes the turn's batched log lines before the loop waits */
   size_t trim_seen;            /* pool releases at the last trim */
   struct hop_metrics_worker *metrics;   /* this worker's counters (it alone writes them) */
   struct hop_snapshot *snap;   /* the snapshot new sessions route by */
@@ -163,6 +164,8 @@ void hop_dial_drop(struct hop_session *s);
 void hop_session_on_dialed(struct hop_session *s, int status);
 
 /* pipe.c */
+/* The backend's connect is under way: watch it without reading (see pipe.c). */
+void hop_pipe_watch_backend(struct hop_session *s);
 void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_len);
 void hop_pipe_on_idle_timer(struct hop_session *s);
 struct hop_write *hop_write_new(struct hop_session *s, void *chunk, int to_client);

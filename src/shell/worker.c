@@ -53,6 +53,7 @@ static void on_wakeup(uv_async_t *a)
   if (cmd == HOP_WORKER_EXIT && !uv_is_closing((uv_handle_t *)&w->wakeup)) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with its last handle */
     uv_close((uv_handle_t *)&w->trim, NULL);
+    uv_close((uv_handle_t *)&w->log_flush, NULL);
     hop_mailbox_close(&w->inbox);
     return;
   }
@@ -89,11 +90,20 @@ static void on_inbox(uv_async_t *a)
   }
 }
 
+/* Session lines are batched (one write for many): the batch goes out once per loop turn. */
+static void on_log_flush(uv_prepare_t *p)
+{
+  (void)p;
+  hop_log_flush();
+}
+
 static void worker_main(void *arg)
 {
   struct hop_worker *w = arg;
 
+  hop_log_batch(1);
   uv_run(&w->loop, UV_RUN_DEFAULT);
+  hop_log_batch(0);
   hop_snapshot_unref(w->snap);
   w->snap = NULL;
   hop_slab_destroy(&w->greet_slab);
@@ -126,6 +136,9 @@ int hop_worker_start(struct hop_worker *w)
   w->trim.data = w;
   uv_timer_start(&w->trim, on_trim, TRIM_MS, TRIM_MS);
   uv_unref((uv_handle_t *)&w->trim);
+  uv_prepare_init(&w->loop, &w->log_flush);
+  uv_prepare_start(&w->log_flush, on_log_flush);
+  uv_unref((uv_handle_t *)&w->log_flush);
   w->listeners = calloc(w->listeners_len, sizeof *w->listeners);
   if (!w->listeners)
     return UV_ENOMEM;

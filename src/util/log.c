@@ -11,6 +11,17 @@ static _Atomic int log_level = HOP_LOG_INFO;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+/* A loop thread's batch: its lines wait here until the loop turn ends. At most PIPE_BUF bytes,
+ * so one write to a pipe (a container's stderr) stays atomic, and only whole lines. */
+#define BATCH_BYTES 4096
+_Static_assert(HOP_LOGLINE_BYTES <= BATCH_BYTES, "a log line fits in a batch");
+
+static _Thread_local struct {
+  int on;
+  size_t len;
+  char buf[BATCH_BYTES];
+} batch;
+
 void hop_log_setup(enum hop_log_format format, enum hop_log_level level)
 {
   atomic_store(&log_format, format);
@@ -76,11 +87,40 @@ static void put_key(struct hop_logline *l, const char *key)
   }
 }
 
+/* "2026-11-23T15:37:45.289Z". The date and time to the second are formatted once a second per
+ * thread: a busy worker logs thousands of lines in each. */
+static const char *timestamp(const struct timespec *ts, char out[40])
+{
+  static _Thread_local time_t cached_sec = -1;
+  static _Thread_local char cached[32];
+  long ms = (long)(ts->tv_nsec / 1000000) % 1000;
+  size_t n;
+
+  if (ts->tv_sec != cached_sec) {
+    struct tm tm;
+
+    gmtime_r(&ts->tv_sec, &tm);
+    snprintf(cached, sizeof cached, "%04u-%02u-%02uT%02u:%02u:%02u",
+             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+             (unsigned)tm.tm_sec % 100u);
+    cached_sec = ts->tv_sec;
+  }
+  n = strlen(cached);
+  memcpy(out, cached, n);
+  out[n++] = '.';
+  out[n++] = (char)('0' + ms / 100);
+  out[n++] = (char)('0' + ms / 10 % 10);
+  out[n++] = (char)('0' + ms % 10);
+  out[n++] = 'Z';
+  out[n] = '\0';
+  return out;
+}
+
 int hop_log_begin(struct hop_logline *l, enum hop_log_level level, const char *msg)
 {
   struct timespec ts;
-  struct tm tm;
-  char when[64];
+  char when[40];
 
   if ((int)level < atomic_load(&log_level))
     return 0;
@@ -88,10 +128,7 @@ int hop_log_begin(struct hop_logline *l, enum hop_log_level level, const char *m
   if (atomic_load(&log_format) == HOP_LOG_JSON)
     put_char(l, '{');
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
-  hop_log_str(l, "ts", when);
+  hop_log_str(l, "ts", timestamp(&ts, when));
   hop_log_str(l, "level", level_names[level]);
   hop_log_str(l, "msg", msg);
   return 1;
@@ -120,15 +157,39 @@ void hop_log_int(struct hop_logline *l, const char *key, int64_t value)
   put_value(l, num, strlen(num), 1);
 }
 
+static void write_out(const char *buf, size_t len)
+{
+  ssize_t n = write(STDERR_FILENO, buf, len);   /* whole lines, one write: no interleaving */
+
+  (void)n;
+}
+
+void hop_log_flush(void)
+{
+  if (batch.len)
+    write_out(batch.buf, batch.len);
+  batch.len = 0;
+}
+
+void hop_log_batch(int on)
+{
+  hop_log_flush();
+  batch.on = on;
+}
+
 void hop_log_end(struct hop_logline *l)
 {
-  ssize_t n;
-
   if (atomic_load(&log_format) == HOP_LOG_JSON)
     l->buf[l->len++] = '}';
   l->buf[l->len++] = '\n';
-  n = write(STDERR_FILENO, l->buf, l->len);     /* one line, one write: no interleaving */
-  (void)n;
+  if (!batch.on) {
+    write_out(l->buf, l->len);
+    return;
+  }
+  if (batch.len + l->len > sizeof batch.buf)
+    hop_log_flush();
+  memcpy(batch.buf + batch.len, l->buf, l->len);
+  batch.len += l->len;
 }
 
 void hop_log_msg(enum hop_log_level level, const char *msg, const char *err)
