@@ -38,7 +38,10 @@ static int connect_to(struct hop_dial *d, const struct sockaddr *addr)
   s->backend_open = 1;
   s->open_handles++;
   uv_tcp_nodelay(&s->backend, 1);
-  return uv_tcp_connect(&d->connect, &s->backend, addr, on_connected);
+  rc = uv_tcp_connect(&d->connect, &s->backend, addr, on_connected);
+  if (rc == 0)
+    hop_pipe_watch_backend(s);
+  return rc;
 }
 
 /* Ends the dial and tells the session (unless it was dropped). */

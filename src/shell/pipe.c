@@ -197,6 +197,34 @@ static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
   relay(s, 0, nread, buf);
 }
 
+/* ---- Before the hand-off ------------------------------------------------------------------ */
+
+static void on_park_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+  (void)h;
+  (void)suggested;
+  *buf = uv_buf_init(NULL, 0); /* take nothing: libuv calls back with UV_ENOBUFS */
+}
+
+static void on_parked(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+  struct hop_session *s = stream->data;
+
+  (void)nread;
+  (void)buf;
+  uv_read_stop(stream);        /* the backend spoke first: its bytes wait for the hand-off */
+  s->b2c.paused = 1;
+}
+
+/* Called once the connect is under way. libuv stops the connect's POLLOUT before its callback, and
+ * a handle left with no events is re-registered the hard way: a failed EPOLL_CTL_ADD, then a MOD.
+ * Reading from the start keeps POLLIN registered throughout, which saves two syscalls a session.
+ * Nothing is read until the hand-off; b2c.paused says whether the backend is being read. */
+void hop_pipe_watch_backend(struct hop_session *s)
+{
+  s->b2c.paused = uv_read_start(backend_of(s), on_park_alloc, on_parked) < 0;
+}
+
 /* ---- Start and idle ----------------------------------------------------------------------- */
 
 static void arm_idle(struct hop_session *s)
@@ -270,8 +298,14 @@ void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_
     s->client.alloc_cb = on_alloc;
     s->client.read_cb = on_client_read;
   }
-  if (!s->closing)
-    uv_read_start(backend_of(s), on_alloc, on_backend_read);
+  if (s->closing)
+    return;
+  if (s->b2c.paused) {
+    resume(s, 1);
+  } else {
+    s->backend.alloc_cb = on_alloc;       /* watched since the connect: swap, as above */
+    s->backend.read_cb = on_backend_read;
+  }
   if (!s->closing)
     arm_idle(s);
 }

@@ -171,6 +171,42 @@ def test_pipelined_bytes_after_opening(binary):
       h.check_eq(str(len(fx) + len(extra)), rec.get('bytes_c2b'), '%s: bytes_c2b' % name)
 
 
+def test_backend_speaks_first(binary):
+  """hopper dials as soon as the Handshake is in, and watches the backend from then on. A backend
+  that speaks (or even hangs up) before the Login Start arrives has its bytes held back, not
+  lost: the client gets nothing before the hand-off, then exactly those bytes, after which the
+  backend has the replay whole and first."""
+  lobby, net, servers = two_backends()
+  with h.Hopper(binary, servers=servers) as hp:
+    for hang_up in (False, True):
+      hs = h.handshake('play.example.com', 25565, 765, 2)
+      login = h.login_start('Alex', bytes(range(16)))
+      c = h.Client(hp.port)
+      c.send(hs)
+      be = lobby.accept()
+      be.send(b'backend-first')
+      if hang_up:
+        be.shutdown_wr()
+      h.check(c.quiet(0.3), 'hang_up=%s: nothing reaches the client before the hand-off' % hang_up)
+      c.send(login)
+      h.check_eq(hs + login, be.wait_bytes(len(hs) + len(login)),
+                 'hang_up=%s: the replay, whole' % hang_up)
+      h.check_eq(b'backend-first', c.wait_bytes(13), 'hang_up=%s: the early bytes' % hang_up)
+      if hang_up:
+        h.check_eq(b'backend-first', c.wait_eof(), 'hang_up=%s: then EOF' % hang_up)
+      else:
+        c.send(b'after')
+        h.check_eq(hs + login + b'after', be.wait_bytes(len(hs) + len(login) + 5),
+                   'relay goes on')
+      c.close()
+      be.wait_eof()
+      be.close()
+      rec = hp.session_log(c)
+      h.check_eq('backend_closed' if hang_up else 'client_closed', rec.get('reason'),
+                 'hang_up=%s: reason' % hang_up)
+      h.check_eq('13', rec.get('bytes_b2c'), 'hang_up=%s: bytes_b2c' % hang_up)
+
+
 def test_json_log_format(binary):
   """log.format json: one JSON object per line with the same keys (the harness reads both)."""
   lobby, net, servers = two_backends()
@@ -186,4 +222,4 @@ def test_json_log_format(binary):
 if __name__ == '__main__':
   h.main([test_replay_all_versions, test_replay_address_forms, test_handshake_in_pieces,
           test_routing_wildcard_and_default, test_pipelined_bytes_after_opening,
-          test_json_log_format])
+          test_backend_speaks_first, test_json_log_format])
