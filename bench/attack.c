@@ -32,6 +32,7 @@
 #define AT_HOSTS_MAX   4
 
 enum mode { MODE_SLOWLORIS, MODE_PING };
+static const char *const mode_names[] = {"slowloris", "ping", NULL};   /* --mode, in enum order */
 enum astate { A_IDLE, A_WAITING, A_CONNECTING, A_OPEN, A_CLOSING };
 
 struct opts {
@@ -93,8 +94,7 @@ static long next_ramp;             /* slowloris: connections not yet started by 
 static uint64_t n_connects, n_connect_errors, n_peer_closed, n_peer_closed_fast, n_bytes_dripped;
 static uint64_t n_write_errors, lifetime_ms_sum, lifetime_n;
 static uint64_t n_pings, n_answered, n_refused, n_dropped, n_timeouts;
-static uint64_t *lat;
-static size_t nlat, caplat;
+static struct bench_lat lat;
 
 static void conn_connect(struct aconn *c);
 static void conn_closed_again(struct aconn *c);
@@ -107,22 +107,6 @@ static uint64_t unix_ms(void)
   if (uv_gettimeofday(&tv) != 0)
     return 0;
   return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
-static void record(uint64_t ns)
-{
-  if (nlat == caplat) {
-    size_t cap = caplat ? caplat * 2 : 65536;
-    uint64_t *n;
-    if (cap > AT_SAMPLES_MAX)
-      return;
-    n = realloc(lat, cap * sizeof *n);
-    if (n == NULL)
-      return;
-    lat = n;
-    caplat = cap;
-  }
-  lat[nlat++] = ns;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -160,8 +144,7 @@ static void conn_close(struct aconn *c, int reset)
     connecting--;
   c->state = A_CLOSING;
   uv_timer_stop(&c->timer);
-  if (!reset || uv_tcp_close_reset(&c->tcp, on_closed) != 0)
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
+  bench_close_tcp(&c->tcp, reset, on_closed);
 }
 
 static void on_reconnect_timer(uv_timer_t *t)
@@ -243,7 +226,7 @@ static void ping_done(struct aconn *c, int outcome)   /* 0 answered, 1 refused, 
 {
   n_pings++;
   switch (outcome) {
-  case 0: n_answered++; h_answered[c->host]++; record(uv_hrtime() - c->t0); break;
+  case 0: n_answered++; h_answered[c->host]++; bench_lat_record(&lat, uv_hrtime() - c->t0, AT_SAMPLES_MAX); break;
   case 1: n_refused++; h_refused[c->host]++; break;
   case 2: n_dropped++; h_dropped[c->host]++; break;
   default: n_timeouts++; h_dropped[c->host]++; break;
@@ -454,15 +437,6 @@ static void on_pump_timer(uv_timer_t *t)
     uv_timer_stop(t);
 }
 
-static long long cpu_ms(void)
-{
-  uv_rusage_t ru;
-  if (uv_getrusage(&ru) != 0)
-    return -1;
-  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-         (long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
 static void on_tick(uv_timer_t *t)
 {
   (void)t;
@@ -509,21 +483,6 @@ static void on_signal(uv_signal_t *h, int signum)
   on_stop(&stop_timer);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct_us(double q)
-{
-  size_t i;
-  if (nlat == 0)
-    return 0.0;
-  i = (size_t)(q * (double)(nlat - 1) + 0.5);
-  return (double)lat[i] / 1000.0;
-}
-
 static void usage(FILE *f)
 {
   fprintf(f,
@@ -546,8 +505,6 @@ int main(int argc, char **argv)
 {
   const char *mode_s = NULL, *target_s = NULL, *bind_s = NULL;
   long nconns_arg = -1;
-  uint8_t frame[600];
-  size_t n;
 
   opt.seconds = 20.0;
   opt.drip_ms = 2000;
@@ -586,33 +543,18 @@ int main(int argc, char **argv)
       opt.timeout_ms = bench_parse_long(a, bench_arg_value(argc, argv, &i), 10, 600000);
     else if (strcmp(a, "--tick-ms") == 0)
       opt.tick_ms = bench_parse_long(a, bench_arg_value(argc, argv, &i), 0, 600000);
-    else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "unknown argument: %s\n", a);
-      usage(stderr);
-      return 2;
-    }
+    else
+      bench_arg_other(a, usage);
   }
-  if (mode_s == NULL || target_s == NULL) {
-    usage(stderr);
-    return 2;
-  }
-  if (strcmp(mode_s, "slowloris") == 0)
-    opt.mode = MODE_SLOWLORIS;
-  else if (strcmp(mode_s, "ping") == 0)
-    opt.mode = MODE_PING;
-  else {
-    fprintf(stderr, "--mode: expected slowloris or ping\n");
-    return 2;
-  }
-  if (bench_parse_addr(target_s, &opt.target) != 0 || (ntohl(opt.target.sin_addr.s_addr) >> 24) != 127) {
+  if (mode_s == NULL || target_s == NULL)
+    bench_usage_error(usage);
+  opt.mode = (enum mode)bench_parse_choice("--mode", mode_s, mode_names);
+  if (bench_parse_addr(target_s, &opt.target) != 0 || !bench_is_loopback(&opt.target)) {
     fprintf(stderr, "--target: expected a loopback HOST:PORT (127.0.0.0/8)\n");
     return 2;
   }
   if (bind_s != NULL) {
-    if (uv_ip4_addr(bind_s, 0, &opt.bind) != 0 || (ntohl(opt.bind.sin_addr.s_addr) >> 24) != 127) {
+    if (uv_ip4_addr(bind_s, 0, &opt.bind) != 0 || !bench_is_loopback(&opt.bind)) {
       fprintf(stderr, "--bind: expected a loopback IPv4 address\n");
       return 2;
     }
@@ -637,29 +579,14 @@ int main(int argc, char **argv)
     }
   }
   for (int h = 0; h < nhosts; h++) {
-    uint8_t body[512];
-    size_t alen = strlen(hosts[h]), bn = 0;
-    uint16_t port = ntohs(opt.target.sin_port);
-    if (alen > 255)
-      alen = 255;
-    body[bn++] = 0x00;
-    bn += bench_varint_encode(body + bn, BENCH_PROTOCOL);
-    bn += bench_varint_encode(body + bn, (uint32_t)alen);
-    memcpy(body + bn, hosts[h], alen);
-    bn += alen;
-    body[bn++] = (uint8_t)(port >> 8);
-    body[bn++] = (uint8_t)(port & 0xffu);
-    body[bn++] = 0x01;
-    n = bench_varint_encode(frame, (uint32_t)bn);
-    memcpy(frame + n, body, bn);
-    n += bn;
-    frame[n++] = 0x01;                 /* Status Request: length 1, id 0 */
-    frame[n++] = 0x00;
-    frame[n++] = 0x09;                 /* Ping: length 9, id 1, 8-byte payload */
-    frame[n++] = 0x01;
+    uint8_t *p = ping_req[h];
+    size_t n = bench_handshake(p, hosts[h], ntohs(opt.target.sin_port), 0x01);
+    p[n++] = 0x01;                     /* Status Request: length 1, id 0 */
+    p[n++] = 0x00;
+    p[n++] = 0x09;                     /* Ping: length 9, id 1, 8-byte payload */
+    p[n++] = 0x01;
     for (int i = 0; i < 8; i++)
-      frame[n++] = (uint8_t)(0x40 + i);
-    memcpy(ping_req[h], frame, n);
+      p[n++] = (uint8_t)(0x40 + i);
     ping_req_len[h] = n;
   }
 
@@ -697,7 +624,7 @@ int main(int argc, char **argv)
 
   {
     double secs = (double)(now_ms() - t_start) / 1000.0;
-    qsort(lat, nlat, sizeof *lat, cmp_u64);
+    bench_lat_sort(&lat);
     if (opt.mode == MODE_SLOWLORIS)
       printf("result mode=slowloris conns=%ld seconds=%.2f open_max=%ld open_end=%ld connects=%llu "
              "connect_errors=%llu peer_closed=%llu peer_closed_fast=%llu mean_life_ms=%llu bytes_dripped=%llu "
@@ -706,14 +633,14 @@ int main(int argc, char **argv)
              (unsigned long long)n_connect_errors, (unsigned long long)n_peer_closed,
              (unsigned long long)n_peer_closed_fast,
              (unsigned long long)(lifetime_n ? lifetime_ms_sum / lifetime_n : 0),
-             (unsigned long long)n_bytes_dripped, (unsigned long long)n_write_errors, cpu_ms());
+             (unsigned long long)n_bytes_dripped, (unsigned long long)n_write_errors, bench_cpu_ms());
     else
       printf("result mode=ping conns=%ld seconds=%.2f pings=%llu rate=%.1f answered=%llu refused=%llu "
              "dropped=%llu timeouts=%llu connect_errors=%llu p50_us=%.1f p99_us=%.1f cpu_ms=%lld\n",
              opt.conns, secs, (unsigned long long)n_pings, secs > 0 ? (double)n_pings / secs : 0.0,
              (unsigned long long)n_answered, (unsigned long long)n_refused, (unsigned long long)n_dropped,
-             (unsigned long long)n_timeouts, (unsigned long long)n_connect_errors, pct_us(0.50), pct_us(0.99),
-             cpu_ms());
+             (unsigned long long)n_timeouts, (unsigned long long)n_connect_errors, bench_lat_pct_us(&lat, 0.50),
+             bench_lat_pct_us(&lat, 0.99), bench_cpu_ms());
     if (opt.mode == MODE_PING) {
       for (int h = 0; h < nhosts; h++)
         printf("host name=%s answered=%llu refused=%llu dropped=%llu\n", hosts[h], (unsigned long long)h_answered[h],

@@ -1,5 +1,6 @@
-/* Shared helpers for hop-sink and hop-loadgen: Minecraft framing, listening sockets, argument parsing.
- * Header-only (static functions), so each tool stays one translation unit. Loopback benchmarking only. */
+/* Shared helpers for hop-sink, hop-loadgen and hop-attack: Minecraft framing, the opening packets, argument
+ * parsing, latency samples, closing. Header-only (static functions), so each tool stays one translation unit.
+ * Loopback benchmarking only. */
 #ifndef HOP_BENCHUTIL_H
 #define HOP_BENCHUTIL_H
 
@@ -62,19 +63,23 @@ static inline int bench_frame_header(const uint8_t *p, size_t len, uint32_t *bod
   return n;
 }
 
-/* Builds Handshake (next state 2) + Login Start (protocol 765: name, UUID) into out (>= 128 bytes).
- * Returns the total length. */
-static inline size_t bench_opening(uint8_t *out, const char *address, uint16_t port, const char *player)
+/* Writes body[0..n) framed (VarInt length first) at out. Returns the bytes written. */
+static inline size_t bench_frame(uint8_t *out, const uint8_t *body, size_t n)
+{
+  size_t h = bench_varint_encode(out, (uint32_t)n);
+  memcpy(out + h, body, n);
+  return h + n;
+}
+
+/* Builds a framed Handshake (protocol 765, address cut to 255 bytes) into out (>= 270 bytes); next_state is
+ * 1 (status) or 2 (login). Returns its length. */
+static inline size_t bench_handshake(uint8_t *out, const char *address, uint16_t port, uint8_t next_state)
 {
   uint8_t body[512];
-  size_t n = 0, total = 0;
-  size_t alen = strlen(address), plen = strlen(player);
+  size_t n = 0, alen = strlen(address);
 
   if (alen > 255)
     alen = 255;
-  if (plen > 16)
-    plen = 16;
-
   body[n++] = 0x00;                                   /* Handshake */
   n += bench_varint_encode(body + n, BENCH_PROTOCOL);
   n += bench_varint_encode(body + n, (uint32_t)alen);
@@ -82,22 +87,27 @@ static inline size_t bench_opening(uint8_t *out, const char *address, uint16_t p
   n += alen;
   body[n++] = (uint8_t)(port >> 8);
   body[n++] = (uint8_t)(port & 0xffu);
-  body[n++] = 0x02;                                   /* next state: login */
-  total += bench_varint_encode(out + total, (uint32_t)n);
-  memcpy(out + total, body, n);
-  total += n;
+  body[n++] = next_state;
+  return bench_frame(out, body, n);
+}
 
-  n = 0;
+/* Builds Handshake (next state 2) + Login Start (protocol 765: name, UUID) into out (>= 320 bytes).
+ * Returns the total length. */
+static inline size_t bench_opening(uint8_t *out, const char *address, uint16_t port, const char *player)
+{
+  uint8_t body[64];
+  size_t n = 0, total = bench_handshake(out, address, port, 0x02);
+  size_t plen = strlen(player);
+
+  if (plen > 16)
+    plen = 16;
   body[n++] = 0x00;                                   /* Login Start */
   n += bench_varint_encode(body + n, (uint32_t)plen);
   memcpy(body + n, player, plen);
   n += plen;
   for (int i = 0; i < 16; i++)                        /* a fixed offline-style UUID */
     body[n++] = (uint8_t)(0x10 + i);
-  total += bench_varint_encode(out + total, (uint32_t)n);
-  memcpy(out + total, body, n);
-  total += n;
-  return total;
+  return total + bench_frame(out + total, body, n);
 }
 
 /* Parses "HOST:PORT" or a bare port (host 127.0.0.1) into an IPv4 sockaddr. Returns 0 or -1. */
@@ -161,6 +171,110 @@ static inline const char *bench_arg_value(int argc, char **argv, int *i)
   }
   *i += 1;
   return argv[*i];
+}
+
+/* The tools aim at 127.0.0.0/8 only. */
+static inline int bench_is_loopback(const struct sockaddr_in *a)
+{
+  return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* Returns the index of s in choices (NULL-terminated); else exits 2 with "NAME: expected a, b or c". */
+static inline int bench_parse_choice(const char *name, const char *s, const char *const *choices)
+{
+  int n = 0;
+  for (; choices[n] != NULL; n++)
+    if (strcmp(s, choices[n]) == 0)
+      return n;
+  fprintf(stderr, "%s: expected ", name);
+  for (int i = 0; i < n; i++)
+    fprintf(stderr, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", choices[i]);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+typedef void bench_usage_fn(FILE *f);
+
+/* Wrong use: the usage on stderr, exit 2. */
+static inline _Noreturn void bench_usage_error(bench_usage_fn *usage)
+{
+  usage(stderr);
+  exit(2);
+}
+
+/* An argument that no option of the tool took: --help / -h prints the usage and exits 0, anything else
+ * is wrong use. */
+static inline _Noreturn void bench_arg_other(const char *a, bench_usage_fn *usage)
+{
+  if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    usage(stdout);
+    exit(0);
+  }
+  fprintf(stderr, "unknown argument: %s\n", a);
+  bench_usage_error(usage);
+}
+
+/* Latency samples in ns. Growing stops at max samples (or when memory runs out): later ones are dropped
+ * rather than ending the run. */
+struct bench_lat {
+  uint64_t *v;
+  size_t n;
+  size_t cap;
+};
+
+static inline void bench_lat_record(struct bench_lat *l, uint64_t ns, size_t max)
+{
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 65536;
+    uint64_t *v;
+    if (cap > max)
+      return;
+    v = realloc(l->v, cap * sizeof *v);
+    if (v == NULL)
+      return;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = ns;
+}
+
+static inline int bench_cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static inline void bench_lat_sort(struct bench_lat *l)
+{
+  if (l->n > 0)
+    qsort(l->v, l->n, sizeof *l->v, bench_cmp_u64);
+}
+
+/* The q quantile (0..1) of sorted samples, in microseconds; 0 without samples. */
+static inline double bench_lat_pct_us(const struct bench_lat *l, double q)
+{
+  if (l->n == 0)
+    return 0.0;
+  return (double)l->v[(size_t)(q * (double)(l->n - 1) + 0.5)] / 1000.0;
+}
+
+/* This process's CPU time (user + system) in milliseconds, -1 if unknown: the scripts use it to check for
+ * foreign load. */
+static inline long long bench_cpu_ms(void)
+{
+  uv_rusage_t ru;
+  if (uv_getrusage(&ru) != 0)
+    return -1;
+  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+         (long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/* Closes tcp with RST when reset (no TIME_WAIT on our side), else with FIN. uv_tcp_close_reset leaves the
+ * handle open when SO_LINGER cannot be set (no socket yet, shut down): then a plain close. */
+static inline void bench_close_tcp(uv_tcp_t *tcp, int reset, uv_close_cb cb)
+{
+  if (!reset || uv_tcp_close_reset(tcp, cb) != 0)
+    uv_close((uv_handle_t *)tcp, cb);
 }
 
 static inline void bench_die_uv(const char *what, int rc)

@@ -24,6 +24,7 @@
 #define LG_SAMPLES_MAX  (32u * 1024u * 1024u)
 
 enum mode { MODE_SETUP, MODE_RR, MODE_BULK, MODE_IDLE };
+static const char *const mode_names[] = {"setup", "rr", "bulk", "idle", NULL};   /* --mode, in enum order */
 enum close_how { CLOSE_FIN, CLOSE_RST };
 enum cstate { C_IDLE, C_CONNECTING, C_OPENING, C_READY, C_COUNTING, C_DONE };
 
@@ -85,9 +86,7 @@ struct lthread {
   uint64_t errors;
   uint64_t timeouts;
   uint64_t bytes;
-  uint64_t *lat;
-  size_t nlat;
-  size_t caplat;
+  struct bench_lat lat;
   /* idle */
   long next_open;
   long established;
@@ -107,22 +106,6 @@ static uint8_t up_chunk[LG_CHUNK];
 
 static void conn_start(struct lconn *c);
 static void idle_open_more(struct lthread *t);
-
-static void record(struct lthread *t, uint64_t ns)
-{
-  if (t->nlat == t->caplat) {
-    size_t cap = t->caplat ? t->caplat * 2 : 65536;
-    uint64_t *n;
-    if (cap > LG_SAMPLES_MAX)
-      return;
-    n = realloc(t->lat, cap * sizeof *n);
-    if (n == NULL)
-      return;
-    t->lat = n;
-    t->caplat = cap;
-  }
-  t->lat[t->nlat++] = ns;
-}
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -162,9 +145,7 @@ static void conn_close(struct lconn *c, int reset)
   if (!c->handle_open || uv_is_closing((uv_handle_t *)&c->tcp))
     return;
   uv_timer_stop(&c->timer);
-  /* uv_tcp_close_reset leaves the handle open when SO_LINGER cannot be set (no socket yet, shut down). */
-  if (!reset || uv_tcp_close_reset(&c->tcp, on_conn_closed) != 0)
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  bench_close_tcp(&c->tcp, reset, on_conn_closed);
 }
 
 /* bulk up: one connection is finished with, counted or not. */
@@ -279,7 +260,7 @@ static void on_ready(struct lconn *c)
   case MODE_SETUP:
     if (t->measuring) {
       t->ops++;
-      record(t, now - c->t0);
+      bench_lat_record(&t->lat, now - c->t0, LG_SAMPLES_MAX);
     }
     conn_close(c, opt.close_how == CLOSE_RST);
     return;
@@ -345,7 +326,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
       c->got -= (size_t)opt.size;
       if (t->measuring) {
         t->ops++;
-        record(t, now - c->t0);
+        bench_lat_record(&t->lat, now - c->t0, LG_SAMPLES_MAX);
       }
       if (t->stopping)
         return;
@@ -558,31 +539,6 @@ static void thread_main(void *arg)
     t->end_ns = uv_hrtime();
 }
 
-/* This process's CPU time (user + system) in milliseconds, for bench/run's check on foreign load. */
-static long long cpu_ms(void)
-{
-  uv_rusage_t ru;
-  if (uv_getrusage(&ru) != 0)
-    return -1;
-  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-         (long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct_us(const uint64_t *v, size_t n, double q)
-{
-  size_t i;
-  if (n == 0)
-    return 0.0;
-  i = (size_t)(q * (double)(n - 1) + 0.5);
-  return (double)v[i] / 1000.0;
-}
-
 static void usage(FILE *f)
 {
   fprintf(f,
@@ -607,7 +563,7 @@ int main(int argc, char **argv)
   long conns = -1;
   uint64_t ops = 0, errors = 0, timeouts = 0, bytes = 0, elapsed_ns = 0;
   size_t nlat = 0;
-  uint64_t *lat;
+  struct bench_lat lat = {0};
   int watchdog = 0;
   const char *player = BENCH_NAME_ECHO;
 
@@ -633,13 +589,8 @@ int main(int argc, char **argv)
     } else if (strcmp(a, "--size") == 0) {
       opt.size = bench_parse_long(a, bench_arg_value(argc, argv, &i), 1, (long)LG_CHUNK);
     } else if (strcmp(a, "--dir") == 0) {
-      const char *d = bench_arg_value(argc, argv, &i);
-      if (strcmp(d, "up") == 0)
-        opt.dir_up = 1;
-      else if (strcmp(d, "down") != 0) {
-        fprintf(stderr, "--dir: expected down or up\n");
-        return 2;
-      }
+      opt.dir_up = bench_parse_choice(a, bench_arg_value(argc, argv, &i),
+                                      (const char *const[]){"down", "up", NULL});
     } else if (strcmp(a, "--sessions") == 0) {
       opt.sessions = bench_parse_long(a, bench_arg_value(argc, argv, &i), 1, 100000);
     } else if (strcmp(a, "--parallel") == 0) {
@@ -649,45 +600,22 @@ int main(int argc, char **argv)
     } else if (strcmp(a, "--address") == 0) {
       opt.address = bench_arg_value(argc, argv, &i);
     } else if (strcmp(a, "--close") == 0) {
-      const char *d = bench_arg_value(argc, argv, &i);
-      if (strcmp(d, "rst") == 0)
-        opt.close_how = CLOSE_RST;
-      else if (strcmp(d, "fin") != 0) {
-        fprintf(stderr, "--close: expected fin or rst\n");
-        return 2;
-      }
+      opt.close_how = (enum close_how)bench_parse_choice(a, bench_arg_value(argc, argv, &i),
+                                                         (const char *const[]){"fin", "rst", NULL});
     } else if (strcmp(a, "--timeout-ms") == 0) {
       opt.timeout_ms = bench_parse_long(a, bench_arg_value(argc, argv, &i), 10, 600000);
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
     } else {
-      fprintf(stderr, "unknown argument: %s\n", a);
-      usage(stderr);
-      return 2;
+      bench_arg_other(a, usage);
     }
   }
-  if (mode_s == NULL || target_s == NULL) {
-    usage(stderr);
-    return 2;
-  }
-  if (strcmp(mode_s, "setup") == 0)
-    opt.mode = MODE_SETUP;
-  else if (strcmp(mode_s, "rr") == 0)
-    opt.mode = MODE_RR;
-  else if (strcmp(mode_s, "bulk") == 0)
-    opt.mode = MODE_BULK;
-  else if (strcmp(mode_s, "idle") == 0)
-    opt.mode = MODE_IDLE;
-  else {
-    fprintf(stderr, "--mode: expected setup, rr, bulk or idle\n");
-    return 2;
-  }
+  if (mode_s == NULL || target_s == NULL)
+    bench_usage_error(usage);
+  opt.mode = (enum mode)bench_parse_choice("--mode", mode_s, mode_names);
   if (bench_parse_addr(target_s, &opt.target) != 0) {
     fprintf(stderr, "--target: expected HOST:PORT (IPv4)\n");
     return 2;
   }
-  if ((ntohl(opt.target.sin_addr.s_addr) >> 24) != 127) {
+  if (!bench_is_loopback(&opt.target)) {
     fprintf(stderr, "--target: loopback (127.0.0.0/8) only\n");
     return 2;
   }
@@ -738,7 +666,7 @@ int main(int argc, char **argv)
     errors += t->errors;
     timeouts += t->timeouts;
     bytes += t->bytes;
-    nlat += t->nlat;
+    nlat += t->lat.n;
     watchdog |= t->watchdog_fired;
     if (t->end_ns > t->start_ns && t->start_ns != 0 && t->end_ns - t->start_ns > elapsed_ns)
       elapsed_ns = t->end_ns - t->start_ns;
@@ -749,7 +677,7 @@ int main(int argc, char **argv)
     printf("result mode=idle sessions=%ld established=%ld failed=%ld lost=%ld open_ms=%llu hold_s=%.2f "
            "errors=%llu watchdog=%d cpu_ms=%lld\n",
            t->nconns, t->established, t->failed, t->lost, (unsigned long long)t->open_ms,
-           (double)elapsed_ns / 1e9, (unsigned long long)errors, watchdog, cpu_ms());
+           (double)elapsed_ns / 1e9, (unsigned long long)errors, watchdog, bench_cpu_ms());
     return (t->failed == 0 && t->lost == 0 && !watchdog) ? 0 : 1;
   }
 
@@ -791,30 +719,28 @@ int main(int argc, char **argv)
            "watchdog=%d cpu_ms=%lld\n",
            opt.dir_up ? "up" : "down", opt.conns, (unsigned long long)bytes, secs,
            secs > 0 ? (double)bytes / 1048576.0 / secs : 0.0, src, (unsigned long long)errors, watchdog,
-           cpu_ms());
+           bench_cpu_ms());
     return (errors == 0 && !watchdog) ? 0 : 1;
   }
 
-  lat = malloc((nlat ? nlat : 1) * sizeof *lat);
-  if (lat == NULL) {
+  lat.v = malloc((nlat ? nlat : 1) * sizeof *lat.v);
+  if (lat.v == NULL) {
     fprintf(stderr, "hop-loadgen: out of memory\n");
     return 1;
   }
-  nlat = 0;
   for (long k = 0; k < opt.threads; k++) {
-    if (threads[k]->nlat)
-      memcpy(lat + nlat, threads[k]->lat, threads[k]->nlat * sizeof *lat);
-    nlat += threads[k]->nlat;
+    if (threads[k]->lat.n)
+      memcpy(lat.v + lat.n, threads[k]->lat.v, threads[k]->lat.n * sizeof *lat.v);
+    lat.n += threads[k]->lat.n;
   }
-  qsort(lat, nlat, sizeof *lat, cmp_u64);
+  bench_lat_sort(&lat);
   {
     double secs = (double)elapsed_ns / 1e9;
     printf("result mode=%s conns=%ld ops=%llu seconds=%.3f rate=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f "
            "errors=%llu timeouts=%llu watchdog=%d cpu_ms=%lld\n",
-           opt.mode == MODE_SETUP ? "setup" : "rr", opt.conns, (unsigned long long)ops, secs,
-           secs > 0 ? (double)ops / secs : 0.0, pct_us(lat, nlat, 0.50), pct_us(lat, nlat, 0.99),
-           nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0, (unsigned long long)errors,
-           (unsigned long long)timeouts, watchdog, cpu_ms());
+           mode_names[opt.mode], opt.conns, (unsigned long long)ops, secs, secs > 0 ? (double)ops / secs : 0.0,
+           bench_lat_pct_us(&lat, 0.50), bench_lat_pct_us(&lat, 0.99), bench_lat_pct_us(&lat, 1.0),
+           (unsigned long long)errors, (unsigned long long)timeouts, watchdog, bench_cpu_ms());
   }
   return (ops > 0 && !watchdog) ? 0 : 1;
 }
