@@ -1,13 +1,13 @@
 /* The session core up to the pipe: read the opening bytes, route, connect, and either hand the
- * bytes to the relay or answer the player ourselves. Pure: no I/O, no clock, no allocation. */
+ * bytes to the relay or answer the player ourselves. Pure: no I/O, no clock, no allocation.
+ * Holding a login while its server starts is in hold.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hop/conn.h"
 #include "hop/err.h"
-
-#define NO_DEADLINE UINT64_MAX
+#include "internal.h"
 
 static const char text_timeout[] = "Timed out: your client did not finish logging in.";
 static const char head_open[] = "{\"version\":{\"name\":\"";
@@ -29,7 +29,7 @@ static void push(struct hop_conn *c, enum hop_action_kind kind, const uint8_t *b
   a->reason = c->reason;
 }
 
-static void close_with(struct hop_conn *c, enum hop_close reason)
+void hop_conn__close_with(struct hop_conn *c, enum hop_close reason)
 {
   if (c->state == HOP_CONN_CLOSED || c->state == HOP_CONN_PIPED)
     return;
@@ -42,14 +42,13 @@ static void close_with(struct hop_conn *c, enum hop_close reason)
   push(c, HOP_ACT_CLOSE, NULL, 0);
 }
 
-/* Reserves `cap` bytes of the output area; NULL if it is used up. */
-static uint8_t *out_room(struct hop_conn *c, size_t *cap)
+uint8_t *hop_conn__out_room(struct hop_conn *c, size_t *cap)
 {
   *cap = c->out_cap - c->out_used;
   return c->out + c->out_used;
 }
 
-static void write_out(struct hop_conn *c, int n)
+void hop_conn__write_out(struct hop_conn *c, int n)
 {
   if (n <= 0)
     return;                    /* an answer that does not fit is dropped; the close follows */
@@ -93,26 +92,26 @@ static int render(const struct hop_conn *c, const char *tmpl, char *out, size_t 
   return n < 0 ? 0 : n;
 }
 
-static void send_disconnect(struct hop_conn *c, const char *tmpl)
+void hop_conn__send_disconnect(struct hop_conn *c, const char *tmpl)
 {
   char text[HOP_TEXT_BYTES_MAX + 2 * HOP_HOST_BYTES_MAX];
   size_t cap;
-  uint8_t *out = out_room(c, &cap);
+  uint8_t *out = hop_conn__out_room(c, &cap);
   int n = render(c, tmpl, text, sizeof text);
 
-  write_out(c, hop_disconnect_encode(out, cap, text, (size_t)n));
+  hop_conn__write_out(c, hop_disconnect_encode(out, cap, text, (size_t)n));
 }
 
 static void send_legacy_kick(struct hop_conn *c, const char *motd_tmpl, int32_t players_max)
 {
   char motd[HOP_TEXT_BYTES_MAX + 2 * HOP_HOST_BYTES_MAX];
   size_t cap;
-  uint8_t *out = out_room(c, &cap);
+  uint8_t *out = hop_conn__out_room(c, &cap);
   int32_t protocol = c->peek.legacy.protocol ? c->peek.legacy.protocol : 127;
 
   render(c, motd_tmpl, motd, sizeof motd);
-  write_out(c, hop_legacy_kick_encode(out, cap, c->peek.legacy.form, protocol,
-                                      c->cfg->version_name, motd, 0, players_max));
+  hop_conn__write_out(c, hop_legacy_kick_encode(out, cap, c->peek.legacy.form, protocol,
+                                               c->cfg->version_name, motd, 0, players_max));
 }
 
 /* The status answer for a managed server that is not running: a head with the client's protocol
@@ -123,7 +122,7 @@ static void write_state_status(struct hop_conn *c)
   char head[256], fallback[HOP_TEXT_BYTES_MAX * 2 + 96];
   const char *tail = srv->status.tail[c->server_state];
   size_t tail_len = srv->status.tail_len[c->server_state], pos = 0, cap;
-  uint8_t *out = out_room(c, &cap);
+  uint8_t *out = hop_conn__out_room(c, &cap);
   int head_len, n;
 
   memcpy(head, head_open, sizeof head_open - 1);
@@ -188,12 +187,12 @@ static void answer_status(struct hop_conn *c)
 
     if (n == 0 && c->buf_len < c->cfg->preread_bytes_max) {
       if (c->client_eof)
-        close_with(c, c->answer_reason);   /* no Ping will come: done */
+        hop_conn__close_with(c, c->answer_reason);   /* no Ping will come: done */
       return;
     }
     kind = n > 0 ? hop_status_classify(&f, &payload) : HOP_ESTATUS;
     if (kind < 0 || (kind == HOP_STATUS_REQUEST && c->answered_status)) {
-      close_with(c, HOP_CLOSE_BAD_STATUS);
+      hop_conn__close_with(c, HOP_CLOSE_BAD_STATUS);
       return;
     }
     c->answer_pos += (size_t)n;
@@ -204,20 +203,20 @@ static void answer_status(struct hop_conn *c)
       char json[HOP_CONN_OUT_BYTES];
       char motd[HOP_TEXT_BYTES_MAX + 2 * HOP_HOST_BYTES_MAX];
       size_t cap;
-      uint8_t *out = out_room(c, &cap);
+      uint8_t *out = hop_conn__out_room(c, &cap);
       int motd_len = render(c, c->answer_motd, motd, sizeof motd);
       int json_len = hop_status_json(json, sizeof json, c->cfg->version_name, motd,
                                      (size_t)motd_len, c->peek.hs.protocol, c->cfg->players_max);
 
       c->answered_status = 1;
       if (json_len > 0)
-        write_out(c, hop_status_response_encode(out, cap, json, (size_t)json_len));
+        hop_conn__write_out(c, hop_status_response_encode(out, cap, json, (size_t)json_len));
     } else {
       size_t cap;
-      uint8_t *out = out_room(c, &cap);
+      uint8_t *out = hop_conn__out_room(c, &cap);
 
-      write_out(c, hop_pong_encode(out, cap, payload));
-      close_with(c, c->answer_reason);
+      hop_conn__write_out(c, hop_pong_encode(out, cap, payload));
+      hop_conn__close_with(c, c->answer_reason);
     }
   }
 }
@@ -241,12 +240,12 @@ static void answer(struct hop_conn *c, enum hop_close reason, const char *motd,
     break;
   case HOP_INTENT_LOGIN:
   case HOP_INTENT_TRANSFER:
-    send_disconnect(c, disconnect);
+    hop_conn__send_disconnect(c, disconnect);
     break;
   case HOP_INTENT_NONE:
     break;
   }
-  close_with(c, reason);
+  hop_conn__close_with(c, reason);
 }
 
 static void answer_unreachable(struct hop_conn *c)
@@ -260,13 +259,13 @@ static void refuse(struct hop_conn *c, enum hop_close reason, const char *text)
   enum hop_intent intent = intent_of(c);
 
   if (intent == HOP_INTENT_LOGIN || intent == HOP_INTENT_TRANSFER)
-    send_disconnect(c, text);
-  close_with(c, reason);
+    hop_conn__send_disconnect(c, text);
+  hop_conn__close_with(c, reason);
 }
 
 /* ---- Routing and the hand-off ------------------------------------------------------------ */
 
-static void connect_backend(struct hop_conn *c, uint64_t now_ms)
+void hop_conn__connect_backend(struct hop_conn *c, uint64_t now_ms)
 {
   c->connecting = 1;
   c->deadline_ms_connect = now_ms + c->cfg->timeout_ms_connect;
@@ -282,7 +281,7 @@ static void route(struct hop_conn *c, uint64_t now_ms)
   c->server_state = c->server->managed ? (enum hop_state)atomic_load(&c->server->state)
                                        : HOP_STATE_RUNNING;
   if (c->server_state == HOP_STATE_RUNNING)
-    connect_backend(c, now_ms);
+    hop_conn__connect_backend(c, now_ms);
 }
 
 /* A managed server that is not running: hopper speaks for it, and a login asks for a wake. */
@@ -302,7 +301,7 @@ static void answer_for_state(struct hop_conn *c)
 
     send_legacy_kick(c, motd ? motd : c->cfg->state_motd[c->server_state],
                      st->players_max >= 0 ? st->players_max : c->cfg->players_max);
-    close_with(c, HOP_CLOSE_SERVER_NOT_RUNNING);
+    hop_conn__close_with(c, HOP_CLOSE_SERVER_NOT_RUNNING);
     return;
   }
   case HOP_INTENT_LOGIN:
@@ -313,7 +312,7 @@ static void answer_for_state(struct hop_conn *c)
   case HOP_INTENT_NONE:
     break;
   }
-  close_with(c, HOP_CLOSE_INTERNAL);
+  hop_conn__close_with(c, HOP_CLOSE_INTERNAL);
 }
 
 /* Everything the client must send before routing is in: decide, or wait for the backend. */
@@ -376,137 +375,6 @@ void hop_conn_open_gate(struct hop_conn *c, uint64_t now_ms)
     proceed(c);
 }
 
-/* ---- Waking and holding ------------------------------------------------------------------ */
-
-#define PLUGIN_REQUEST_PROTOCOL_MIN 393    /* 1.13: Login Plugin Request exists */
-#define HOLD_SLACK_MS 10000                /* past start_timeout_s, the farm has said failed */
-
-static const char keepalive_channel[] = "hopper:hold";
-
-static void enter_hold(struct hop_conn *c, uint64_t now_ms)
-{
-  c->state = HOP_CONN_HOLD;
-  c->held = 1;
-  c->keep_len = c->proxy_len + c->peek.pos;
-  if (c->peek.hs.protocol >= PLUGIN_REQUEST_PROTOCOL_MIN) {
-    c->deadline_ms_keepalive = now_ms + c->cfg->hold_keepalive_ms;
-    c->deadline_ms_hold = now_ms + (uint64_t)c->server->policy.start_timeout_s * 1000
-                          + HOLD_SLACK_MS;
-  } else {
-    c->deadline_ms_keepalive = NO_DEADLINE;    /* nothing keeps an old client waiting */
-    c->deadline_ms_hold = now_ms + c->cfg->hold_silent_max_ms;
-  }
-}
-
-/* A Login Plugin Request on our own channel: the client answers "not understood", and its read
- * timeout starts over. */
-static void send_keepalive(struct hop_conn *c)
-{
-  size_t cap, o = 0;
-  uint8_t *out = out_room(c, &cap);
-  size_t chan = sizeof keepalive_channel - 1;
-  int32_t body = 1 + hop_varint_size(c->keepalive_id) + hop_varint_size((int32_t)chan)
-                 + (int32_t)chan;
-
-  if (cap < (size_t)body + HOP_VARINT_BYTES_MAX)
-    return;
-  o += (size_t)hop_varint_encode(out, body);
-  out[o++] = 0x04;
-  o += (size_t)hop_varint_encode(out + o, c->keepalive_id++);
-  o += (size_t)hop_varint_encode(out + o, (int32_t)chan);
-  memcpy(out + o, keepalive_channel, chan);
-  write_out(c, (int)(o + chan));
-}
-
-#define HOLD_ANSWER_WAIT_MS 3000          /* clients answer at once; a stuck one is not waited for */
-
-static void leave_for_backend(struct hop_conn *c, uint64_t now_ms)
-{
-  c->state = HOP_CONN_PREREAD;
-  c->deadline_ms_answers = now_ms + HOLD_ANSWER_WAIT_MS;
-  c->server_state = HOP_STATE_RUNNING;
-  c->deadline_ms_hold = c->deadline_ms_keepalive = NO_DEADLINE;
-  connect_backend(c, now_ms);
-}
-
-void hop_conn_on_wake(struct hop_conn *c, int wake_result, uint32_t eta_s, uint64_t now_ms)
-{
-  c->out_used = 0;
-  if (c->state != HOP_CONN_WAKING)
-    return;
-  c->eta_s = eta_s;
-  switch (wake_result) {
-  case HOP_WAKE_RUNNING:
-    leave_for_backend(c, now_ms);
-    return;
-  case HOP_WAKE_STARTED:
-  case HOP_WAKE_JOINED:
-    if (c->server->policy.join == HOP_JOIN_HOLD) {
-      enter_hold(c, now_ms);
-      return;
-    }
-    send_disconnect(c, c->cfg->starting_disconnect);
-    close_with(c, HOP_CLOSE_SERVER_STARTING);
-    return;
-  case HOP_WAKE_REFUSED_COOLDOWN:
-  case HOP_WAKE_REFUSED_QUOTA:
-  case HOP_WAKE_REFUSED_NOT_ALLOWED:
-  case HOP_WAKE_REFUSED_NO_AUTOSTART:
-    send_disconnect(c, c->cfg->refused_disconnect[wake_result - HOP_WAKE_REFUSED_COOLDOWN]);
-    close_with(c, HOP_CLOSE_WAKE_REFUSED);
-    return;
-  default:
-    send_disconnect(c, c->cfg->unknown_disconnect);
-    close_with(c, HOP_CLOSE_NO_ROUTE);
-  }
-}
-
-void hop_conn_on_server_state(struct hop_conn *c, enum hop_state state, uint64_t now_ms)
-{
-  c->out_used = 0;
-  if (c->state != HOP_CONN_WAKING && c->state != HOP_CONN_HOLD)
-    return;
-  if (state == HOP_STATE_RUNNING) {
-    leave_for_backend(c, now_ms);
-  } else if (state == HOP_STATE_FAILED && c->state == HOP_CONN_HOLD) {
-    send_disconnect(c, c->cfg->failed_disconnect);
-    close_with(c, HOP_CLOSE_START_FAILED);
-  }
-}
-
-size_t hop_conn_compact(struct hop_conn *c, uint8_t *buf, size_t len)
-{
-  size_t pos;
-
-  if (!c->held || (c->state != HOP_CONN_HOLD && c->state != HOP_CONN_PREREAD))
-    return len;
-  pos = c->keep_len;
-  for (;;) {
-    struct hop_frame f;
-    int n = hop_frame_parse(buf + pos, len - pos, c->cfg->preread_bytes_max, &f);
-
-    if (n <= 0)
-      break;                   /* incomplete (kept) or garbage (the relay will carry it) */
-    memmove(buf + pos, buf + pos + n, len - pos - (size_t)n);
-    len -= (size_t)n;          /* a Login Plugin Response to our keepalive: swallowed */
-    c->keepalive_answered++;
-  }
-  return len;
-}
-
-static void on_hold_timer(struct hop_conn *c, uint64_t now_ms)
-{
-  if (now_ms >= c->deadline_ms_hold) {
-    send_disconnect(c, c->cfg->starting_disconnect);
-    close_with(c, HOP_CLOSE_SERVER_STARTING);
-    return;
-  }
-  if (now_ms >= c->deadline_ms_keepalive) {
-    send_keepalive(c);
-    c->deadline_ms_keepalive = now_ms + c->cfg->hold_keepalive_ms;
-  }
-}
-
 void hop_conn_refuse(struct hop_conn *c, enum hop_close reason, const char *text, int silent)
 {
   if (c->state == HOP_CONN_CLOSED || c->state == HOP_CONN_PIPED)
@@ -519,7 +387,7 @@ void hop_conn_refuse(struct hop_conn *c, enum hop_close reason, const char *text
   if (was_connecting)
     push(c, HOP_ACT_DROP_BACKEND, NULL, 0);   /* or one that was: abandon it */
   if (silent || !c->ready) {
-    close_with(c, reason);
+    hop_conn__close_with(c, reason);
     return;
   }
   if (intent_of(c) == HOP_INTENT_STATUS) {
@@ -549,21 +417,22 @@ static int proxy_stage(struct hop_conn *c, const uint8_t *buf, size_t len)
     return 0;
   if (d == HOP_PROXY_NO) {
     if (c->proxy_mode == HOP_PROXY_REQUIRE) {
-      close_with(c, HOP_CLOSE_PROXY_MISSING);
+      hop_conn__close_with(c, HOP_CLOSE_PROXY_MISSING);
       return 0;
     }
     c->proxy_done = 1;
     return 1;
   }
   if (c->proxy_mode == HOP_PROXY_REFUSE) {
-    close_with(c, HOP_CLOSE_PROXY_UNTRUSTED);   /* anyone could claim any client address */
+    hop_conn__close_with(c, HOP_CLOSE_PROXY_UNTRUSTED);  /* anyone could claim any client address */
     return 0;
   }
   n = hop_proxy_parse(buf, len, HOP_PROXY_BYTES_DEFAULT, &h);
   if (n == 0)
-    return len >= c->cfg->preread_bytes_max ? (close_with(c, HOP_CLOSE_PROXY_MALFORMED), 0) : 0;
+    return len >= c->cfg->preread_bytes_max
+           ? (hop_conn__close_with(c, HOP_CLOSE_PROXY_MALFORMED), 0) : 0;
   if (n < 0) {
-    close_with(c, HOP_CLOSE_PROXY_MALFORMED);
+    hop_conn__close_with(c, HOP_CLOSE_PROXY_MALFORMED);
     return 0;
   }
   c->proxy_done = 1;
@@ -629,14 +498,14 @@ void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms)
   c->out_used = 0;
   c->client_eof = 1;
   if (c->state == HOP_CONN_ANSWER) {
-    close_with(c, c->answer_reason);
+    hop_conn__close_with(c, c->answer_reason);
   } else if (c->state == HOP_CONN_WAKING || c->state == HOP_CONN_HOLD) {
-    close_with(c, HOP_CLOSE_EARLY_EOF);      /* the player gave up waiting */
+    hop_conn__close_with(c, HOP_CLOSE_EARLY_EOF);      /* the player gave up waiting */
   } else if (c->state == HOP_CONN_PREREAD && !c->ready) {
     if (c->peek.legacy_pending)
       on_peek(c, hop_peek_settle(&c->peek), now_ms);
     else
-      close_with(c, HOP_CLOSE_EARLY_EOF);
+      hop_conn__close_with(c, HOP_CLOSE_EARLY_EOF);
   }
   /* Ready and waiting for the backend: the relay carries the half-close on once piped. */
 }
@@ -681,7 +550,7 @@ void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms)
     proceed(c);
   }
   if (c->state == HOP_CONN_HOLD) {
-    on_hold_timer(c, now_ms);
+    hop_conn__on_hold_timer(c, now_ms);
     return;
   }
   if (c->held && c->state == HOP_CONN_PREREAD && now_ms >= c->deadline_ms_answers) {
@@ -695,7 +564,7 @@ void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms)
   if ((c->state == HOP_CONN_PREREAD && !c->ready) || c->state == HOP_CONN_WAKING)
     refuse(c, HOP_CLOSE_HANDSHAKE_TIMEOUT, text_timeout);
   else if (c->state == HOP_CONN_ANSWER)
-    close_with(c, c->answer_reason);
+    hop_conn__close_with(c, c->answer_reason);
 }
 
 int hop_conn_next_action(struct hop_conn *c, struct hop_action *out)
