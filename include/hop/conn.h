@@ -165,9 +165,10 @@ void hop_conn_on_bytes(struct hop_conn *c, const uint8_t *buf, size_t len, uint6
 void hop_conn_on_eof(struct hop_conn *c, uint64_t now_ms);
 /* status: 0 when connected, else a negative libuv or HOP code (resolve or connect failure). */
 void hop_conn_on_backend(struct hop_conn *c, int status, uint64_t now_ms);
-/* The routed server left the routes (a newer snapshot lacks it) while its backend was being
+/* The routed server left the routes (a newer snapshot lacks it). While its backend was being
  * dialled or was connected but not yet handed off: drops the backend and answers as for an
- * unreachable server, so no player reaches a backend that is no longer theirs. */
+ * unreachable server, so no player reaches a backend that is no longer theirs. While a login
+ * waits for its wake or is held: answers as for an unknown host (reason no_route) at once. */
 void hop_conn_on_route_gone(struct hop_conn *c, uint64_t now_ms);
 void hop_conn_on_timer(struct hop_conn *c, uint64_t now_ms);
 

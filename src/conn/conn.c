@@ -529,6 +529,11 @@ void hop_conn_on_route_gone(struct hop_conn *c, uint64_t now_ms)
 {
   (void)now_ms;
   c->out_used = 0;
+  if (c->state == HOP_CONN_WAKING || c->state == HOP_CONN_HOLD) {
+    /* no state change will ever come for a server that is gone: do not hold the player for it */
+    answer(c, HOP_CLOSE_NO_ROUTE, c->cfg->unknown_motd, c->cfg->unknown_disconnect);
+    return;
+  }
   if (c->state != HOP_CONN_PREREAD || (!c->connecting && !c->backend_ok))
     return;
   c->connecting = 0;

@@ -533,6 +533,24 @@ static void refresh_snapshot(struct hop_session *s)
   }
 }
 
+/* A login waiting for its wake or held reads next to nothing, so no event of its own shows it a
+ * snapshot without its server: the worker calls this four times a second, and it walks the
+ * sessions only when a new snapshot came. */
+void hop_session_follow_routes(struct hop_worker *w)
+{
+  struct hop_session *s, *next;
+
+  hop_snapshot_refresh(&w->snap, &w->snap_gen);
+  if (w->snap_gen == w->followed_gen)
+    return;
+  w->followed_gen = w->snap_gen;
+  for (s = w->sessions; s; s = next) {
+    next = s->next;
+    if (!s->closing && !s->piped && s->greet && s->greet->conn.routed)
+      refresh_snapshot(s);
+  }
+}
+
 static void on_greet_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   struct hop_session *s = stream->data;

@@ -44,12 +44,13 @@ struct hop_worker {
   struct hop_slab greet_slab;  /* struct hop_greet + preread: pages apart from the sessions' */
   struct hop_pool buf_pool;    /* relay reads */
   struct hop_pool write_pool;  /* struct hop_write */
-  uv_timer_t trim;             /* gives a burst's freed memory back to the system */
+  uv_timer_t trim;             /* housekeeping: memory back to the system, logins follow routes */
   uv_prepare_t log_flush;      /* writes the turn's batched log lines before the loop waits */
   size_t trim_seen;            /* pool releases at the last trim */
   struct hop_metrics_worker *metrics;   /* this worker's counters (it alone writes them) */
   struct hop_snapshot *snap;   /* the snapshot new sessions route by */
   uint64_t snap_gen;
+  uint64_t followed_gen;       /* the snapshot waiting logins were last checked against */
   struct hop_session *sessions;      /* every live session, for drain */
   uint8_t discard[HOP_DISCARD_BYTES];  /* reads we throw away while lingering */
   uint8_t answer[HOP_CONN_OUT_BYTES];  /* conn's answers for the event at hand */
@@ -139,6 +140,8 @@ void hop_session_close(struct hop_session *s, enum hop_close reason);
 void hop_session_arm_timer(struct hop_session *s, uint64_t deadline_ms);
 /* A wake reply or state change from the control loop, for the sessions it concerns. */
 void hop_session_on_msg(struct hop_worker *w, const struct hop_msg *m);
+/* Logins waiting for a server that left the routes are answered (see session.c). */
+void hop_session_follow_routes(struct hop_worker *w);
 /* The close callback of every session handle; frees the session after the last one. */
 void hop_session_on_handle_closed(uv_handle_t *h);
 /* Returns the greet (preread buffer and conn) to its slab; the replay must be written. */

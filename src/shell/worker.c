@@ -63,9 +63,9 @@ static void on_wakeup(uv_async_t *a)
 
 #define TRIM_MS 250
 
-/* After a burst, four times a second at most: the greets' slab gives the pages of its free chunks
- * back, and if the pools freed buffers, which sit in the middle of the heap still resident, malloc
- * is asked to release them. */
+/* Housekeeping, four times a second. After a burst, the greets' slab gives the pages of its free
+ * chunks back, and if the pools freed buffers, which sit in the middle of the heap still resident,
+ * malloc is asked to release them. And logins held for a server see whether it is still routed. */
 static void on_trim(uv_timer_t *t)
 {
   struct hop_worker *w = t->data;
@@ -76,6 +76,7 @@ static void on_trim(uv_timer_t *t)
     w->trim_seen = released;
     malloc_trim(0);
   }
+  hop_session_follow_routes(w);
 }
 
 static void on_inbox(uv_async_t *a)

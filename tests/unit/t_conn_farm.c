@@ -398,6 +398,46 @@ static void test_hold_old_client_and_failure(void)
   free(fx2);
 }
 
+/* The server leaves the routes while its login waits for the wake or is held: the player is told
+ * at once, as for an unknown host, instead of waiting out the hold for a state that never comes. */
+static void test_hold_server_removed(void)
+{
+  size_t len;
+  uint8_t *fx = fixture("1.20.4-login.bin", &len);
+  struct hop_conn_config cc = cfg_make();
+  struct hop_route_table *t = table_make(HOP_STATE_SLEEPING, HOP_JOIN_HOLD);
+  struct hop_conn c;
+  struct rec r;
+  char *json;
+
+  for (int held = 0; held <= 1; held++) {
+    hop_conn_init(&c, &cc, t, scratch, sizeof scratch, T0);
+    hop_conn_on_bytes(&c, fx, len, T0 + 1);
+    drain(&c, &r);
+    CHECK(has(&r, HOP_ACT_WAKE));
+    if (held) {
+      hop_conn_on_wake(&c, HOP_WAKE_STARTED, 30, T0 + 2);
+      drain(&c, &r);
+      CHECK_EQ(HOP_CONN_HOLD, c.state);
+    } else {
+      CHECK_EQ(HOP_CONN_WAKING, c.state);
+    }
+    hop_conn_on_route_gone(&c, T0 + 3000);
+    drain(&c, &r);
+    CHECK_EQ(HOP_CLOSE_NO_ROUTE, r.reason);
+    CHECK(!has(&r, HOP_ACT_CONNECT));
+    json = first_string(&r);
+    CHECK(json && strstr(json, "unknown play.example.com") != NULL);
+    free(json);
+    CHECK_EQ(HOP_CONN_CLOSED, c.state);
+    hop_conn_on_server_state(&c, HOP_STATE_RUNNING, T0 + 4000);   /* too late: nothing */
+    drain(&c, &r);
+    CHECK_EQ(0, r.n);
+  }
+  hop_route_table_free(t);
+  free(fx);
+}
+
 int main(int argc, char **argv)
 {
   fixtures = argc > 1 ? argv[1] : "fixtures";
@@ -408,5 +448,6 @@ int main(int argc, char **argv)
   test_hold_partial_answer_at_connect();
   test_hold_unanswered_keepalive();
   test_hold_old_client_and_failure();
+  test_hold_server_removed();
   return TEST_DONE();
 }
