@@ -218,8 +218,9 @@ static void on_parked(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 /* Called once the connect is under way. libuv stops the connect's POLLOUT before its callback, and
  * a handle left with no events is re-registered the hard way: a failed EPOLL_CTL_ADD, then a MOD.
- * Reading from the start keeps POLLIN registered throughout, which saves two syscalls a session.
- * Nothing is read until the hand-off; b2c.paused says whether the backend is being read. */
+ * Reading from the start keeps POLLIN registered throughout (ADD of IN|OUT, then one MOD), which
+ * saves that failed syscall in every session. Nothing is read until the hand-off; b2c.paused says
+ * whether the backend is being read. */
 void hop_pipe_watch_backend(struct hop_session *s)
 {
   s->b2c.paused = uv_read_start(backend_of(s), on_park_alloc, on_parked) < 0;
