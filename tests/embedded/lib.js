@@ -215,18 +215,8 @@ function heldLogin (mc, target, host, username, version, opts) {
   return { client, events, result, holder }
 }
 
-// Sends a chat line and waits for the backend's echo of it.
-function chat (client, text, ms) {
-  return H.withTimeout(new Promise(resolve => {
-    const on = m => {
-      const s = H.flatten(m.formattedMessage) + ' ' + H.flatten(m.plainMessage) + ' ' + H.flatten(m.unsignedContent)
-      if (s.includes(text)) { client.off('systemChat', on); client.off('playerChat', on); resolve(s.trim()) }
-    }
-    client.on('systemChat', on)
-    client.on('playerChat', on)
-    client.chat(text)
-  }), ms || 5000, 'chat echo of "' + text + '"')
-}
+// The interop suite sends the same chat lines, so the helper lives in tests/lib/hopper.js.
+const chat = H.mcChat
 
 // Polls fn() every 100 ms until it returns a truthy value (returned); throws after ms.
 async function until (fn, ms, what) {

@@ -8,21 +8,23 @@
 //
 // Exit status: 0 all checks passed; 1 a check failed (or bad usage); 77 (meson's "skipped") only when
 // minecraft-protocol is not installed and npm cannot reach its registry to install it.
+//
+// The hopper process, the minecraft-protocol loading (with npm ci on first use), the client helpers
+// and the ok/FAIL lines come from tests/lib/hopper.js, shared with tests/control and tests/embedded;
+// this file has the in-process backends, the byte-by-byte client and the checks.
 'use strict'
 
 const fs = require('fs')
-const os = require('os')
 const path = require('path')
 const net = require('net')
-const { spawn, spawnSync } = require('child_process')
+const H = require('../lib/hopper')
+const { withTimeout, sleep, flatten } = H
 
-const HERE = __dirname
 const VERSIONS = (process.env.INTEROP_VERSIONS || '1.8.9,1.12.2,1.16.5,1.19.2,1.20.4,1.21.4')
   .split(',').map(s => s.trim()).filter(Boolean)
 const VERBOSE = !!process.env.INTEROP_VERBOSE
-const SKIP = 77
 
-// Every wait in this file is bounded by one of these.
+// Every wait in this file is bounded by one of these (npm ci on first use: 240 s, in tests/lib/hopper.js).
 const T = {
   backendListen: 15000,
   hopperStart: 10000,
@@ -31,106 +33,11 @@ const T = {
   chat: 5000,
   kick: 8000,
   logLine: 5000,
-  hopperStop: 10000,
-  npm: 240000
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Dependencies: install minecraft-protocol on first use; skip (77) only when the registry is unreachable.
-
-function loadDeps () {
-  try {
-    return { mc: require('minecraft-protocol'), nbt: require('prismarine-nbt'), mcDataFor: require('minecraft-data') }
-  } catch (e) {
-    if (e.code !== 'MODULE_NOT_FOUND') throw e
-  }
-  console.log('# minecraft-protocol is not installed; running npm ci in ' + HERE)
-  const NET_ERR = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ENETDOWN|socket hang up|network|request to \S+ failed|getaddrinfo|self.signed|certificate|offline/i
-  const attempts = []
-  // Few, short retries: an unreachable registry should skip in seconds, not minutes.
-  const quick = ['--no-audit', '--no-fund', '--fetch-retries=1', '--fetch-retry-mintimeout=1000', '--fetch-retry-maxtimeout=5000', '--fetch-timeout=60000']
-  for (const args of [['ci', ...quick], ['install', ...quick]]) {
-    const r = spawnSync('npm', args, { cwd: HERE, encoding: 'utf8', timeout: T.npm })
-    const out = (r.stdout || '') + (r.stderr || '')
-    if (r.error && r.error.code === 'ENOENT') {
-      console.log('# SKIP: npm is not installed, so minecraft-protocol cannot be installed')
-      process.exit(SKIP)
-    }
-    if (r.status === 0) {
-      try {
-        return { mc: require('minecraft-protocol'), nbt: require('prismarine-nbt'), mcDataFor: require('minecraft-data') }
-      } catch (e) {
-        console.log('# npm ' + args[0] + ' succeeded but require still fails: ' + e.message)
-        process.exit(1)
-      }
-    }
-    const why = r.error ? String(r.error.message) : 'exit ' + r.status + (r.signal ? ' signal ' + r.signal : '')
-    const netErr = NET_ERR.test(out) || !!(r.error && r.error.code === 'ETIMEDOUT')
-    attempts.push({ cmd: 'npm ' + args[0], why, out, netErr })
-    if (netErr) break // npm install would hit the same wall; `install` is only the fallback for a lock problem
-  }
-  for (const a of attempts) {
-    console.log('# ' + a.cmd + ' failed (' + a.why + '):')
-    console.log(a.out.trim().split('\n').slice(-15).map(l => '#   ' + l).join('\n'))
-  }
-  if (attempts[attempts.length - 1].netErr) {
-    console.log('# SKIP: npm cannot reach its registry, so minecraft-protocol cannot be installed')
-    process.exit(SKIP)
-  }
-  console.log('# npm failed for a reason other than the network; not skipping')
-  process.exit(1)
+  hopperStop: 10000
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-function withTimeout (promise, ms, what) {
-  let timer
-  return Promise.race([
-    promise,
-    new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('timed out after ' + ms + ' ms: ' + what)), ms) })
-  ]).finally(() => clearTimeout(timer))
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-// Flatten a chat component (JSON string, object, or already-simplified NBT) into plain text.
-function flatten (c) {
-  if (c === null || c === undefined) return ''
-  if (typeof c === 'string') {
-    const s = c.trim()
-    if (s.startsWith('{') || s.startsWith('[') || s.startsWith('"')) {
-      try { return flatten(JSON.parse(s)) } catch (_) { /* plain text */ }
-    }
-    return c
-  }
-  if (Array.isArray(c)) return c.map(flatten).join('')
-  if (typeof c === 'object') {
-    if (c.type && c.value !== undefined && Object.keys(c).length <= 3) return flatten(c.value) // raw NBT
-    let s = ''
-    if (c.text !== undefined) s += flatten(c.text)
-    if (c[''] !== undefined) s += flatten(c[''])
-    if (c.translate !== undefined) s += flatten(c.translate) + (c.with ? ' ' + c.with.map(flatten).join(' ') : '')
-    if (c.extra) s += flatten(c.extra)
-    return s
-  }
-  return String(c)
-}
-
-// logfmt: key=value, key="quoted \"value\""
-function parseLogfmt (line) {
-  const out = {}
-  const re = /([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g
-  let m
-  while ((m = re.exec(line)) !== null) {
-    let v = m[2]
-    if (v.startsWith('"')) {
-      try { v = JSON.parse(v) } catch (_) { v = v.slice(1, -1) }
-    }
-    out[m[1]] = v
-  }
-  return out
-}
 
 // 'connected' (then closed at once), or the error code.
 function tryConnect (target) {
@@ -141,56 +48,28 @@ function tryConnect (target) {
   }), 2000, 'connect to ' + target.ip + ':' + target.port).catch(e => e.message)
 }
 
-// A loopback port that refuses connections (bound, then closed).
-function closedPort () {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
-  })
-}
-
-function offlineUuid (deps, name) {
-  return require('minecraft-protocol/src/datatypes/uuid').nameToMcOfflineUUID(name)
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Results
 
-let passed = 0
-let failed = 0
-const failures = []
+const t = new H.Checks('interop')
 
-function report (ok, name, detail) {
-  if (ok) {
-    passed++
-    console.log('ok   ' + name + (detail ? '  (' + detail + ')' : ''))
-  } else {
-    failed++
-    failures.push(name + ': ' + detail)
-    console.log('FAIL ' + name + ': ' + detail)
-  }
-}
-
-// Runs fn; on failure, runs `direct` (the same exchange straight to the backend) to say whose fault it is.
-async function check (name, fn, direct) {
-  try {
-    const detail = await fn()
-    report(true, name, detail)
-    return true
-  } catch (e) {
-    let msg = e && e.message ? e.message : String(e)
-    if (direct) {
+// t.check; on failure, runs `direct` (the same exchange straight to the backend) to say whose fault it is.
+function check (name, fn, direct) {
+  return t.check(name, async () => {
+    try {
+      return await fn()
+    } catch (e) {
+      if (!direct) throw e
+      let msg = e && e.message ? e.message : String(e)
       try {
         const d = await direct()
         msg += ' | same exchange directly to the backend: OK (' + (d || 'passed') + ') -> points at hopper'
       } catch (e2) {
         msg += ' | same exchange directly to the backend ALSO FAILS (' + (e2.message || e2) + ') -> test/backend problem'
       }
+      throw new Error(msg)
     }
-    report(false, name, msg)
-    return false
-  }
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -217,10 +96,10 @@ function loginPacketFor (mcData, client, server) {
   }
 }
 
-function echoChat (deps, mcData, client, text) {
+function echoChat (mc, mcData, client, text) {
   if (mcData.supportFeature('signedChat')) {
     const content = mcData.supportFeature('chatPacketsUseNbtComponents')
-      ? deps.nbt.comp({ text: deps.nbt.string(text) })
+      ? mc.nbt.comp({ text: mc.nbt.string(text) })
       : JSON.stringify({ text })
     client.write('system_chat', { content, isActionBar: false, type: 1 })
   } else {
@@ -228,9 +107,9 @@ function echoChat (deps, mcData, client, text) {
   }
 }
 
-function startBackend (deps, version, name) {
-  const mcData = deps.mcDataFor(version)
-  const server = deps.mc.createServer({
+function startBackend (mc, version, name) {
+  const mcData = mc.mcData(version)
+  const server = mc.createServer({
     'online-mode': false,
     version,
     port: 0,
@@ -253,7 +132,7 @@ function startBackend (deps, version, name) {
         client.end('[' + name + '] kicked: ' + packet.message.slice(6)) // play-state kick_disconnect, then FIN
         return
       }
-      echoChat(deps, mcData, client, '[' + name + '] echo: ' + packet.message)
+      echoChat(mc, mcData, client, '[' + name + '] echo: ' + packet.message)
     }
     client.on('chat', onChat) // before 1.19
     client.on('chat_message', onChat) // 1.19 and later
@@ -274,116 +153,25 @@ function closeBackend (b) {
 // ---------------------------------------------------------------------------------------------------
 // hopper process
 
-// hopper processes still running; killed if this script exits early.
-const live = new Set()
-process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL') } catch (_) {} } })
+// The config exactly as written here (the library fills in no store or drain_s: hopper's own defaults
+// are under test), and the hopper's files in `dir` under the run's temporary directory.
+function newHopper (bin, config, dir) {
+  fs.mkdirSync(dir)
+  return new H.Hopper(bin, config, { dir, configDefaults: false, verbose: VERBOSE, startTimeoutMs: T.hopperStart })
+}
 
-class Hopper {
-  constructor (bin, configPath) {
-    this.bin = bin
-    this.configPath = configPath
-    this.lines = []
-    this.waiters = []
-    this.exited = null
-    this.addr = null
-  }
-
-  start () {
-    this.proc = spawn(this.bin, ['--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(this.proc)
-    let buf = ''
-    this.proc.stderr.setEncoding('utf8')
-    this.proc.stderr.on('data', d => {
-      buf += d
-      let i
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i)
-        buf = buf.slice(i + 1)
-        this.onLine(line)
-      }
-    })
-    this.proc.stdout.setEncoding('utf8')
-    this.proc.stdout.on('data', d => { if (VERBOSE) process.stdout.write('# hopper stdout: ' + d) })
-    this.exitPromise = new Promise(resolve => {
-      this.proc.on('exit', (code, signal) => {
-        live.delete(this.proc)
-        this.exited = { code, signal }
-        for (const w of this.waiters.splice(0)) w.reject(new Error('hopper exited (code ' + code + ', signal ' + signal + ') while waiting for ' + w.what))
-        resolve(this.exited)
-      })
-    })
-    this.proc.on('error', e => { this.exited = { code: null, signal: null, error: e } })
-    return withTimeout((async () => {
-      const l = await this.waitLine(f => f.msg === 'listening' && f.addr, 'msg=listening')
-      this.addr = l.addr
-      const m = /^(.*):(\d+)$/.exec(l.addr)
-      this.host = m[1].replace(/^\[|\]$/g, '')
-      this.port = Number(m[2])
-      await this.waitLine(f => f.msg === 'ready', 'msg=ready')
-      return this
-    })(), T.hopperStart, 'hopper to log msg=listening and msg=ready')
-  }
-
-  onLine (line) {
-    if (VERBOSE) console.log('# hopper: ' + line)
-    const f = parseLogfmt(line)
-    f._raw = line
-    this.lines.push(f)
-    this.waiters = this.waiters.filter(w => {
-      if (w.pred(f)) { w.resolve(f); return false }
-      return true
-    })
-  }
-
-  // Resolves with the first line (already seen or future) matching pred.
-  waitLine (pred, what, ms) {
-    const seen = this.lines.find(pred)
-    if (seen) return Promise.resolve(seen)
-    if (this.exited) return Promise.reject(new Error('hopper has exited; no line ' + what))
-    const p = new Promise((resolve, reject) => this.waiters.push({ pred, resolve, reject, what }))
-    return ms ? withTimeout(p, ms, 'hopper log line ' + what) : p
-  }
-
-  sessionLine (clientPort, ms) {
-    // Ports are reused on loopback, so a line once returned is never returned again.
-    return this.waitLine(f => f.msg === 'session' && !f._taken && typeof f.client === 'string' && f.client.endsWith(':' + clientPort),
-      'msg=session client=...:' + clientPort, ms || T.logLine).then(f => { f._taken = true; return f })
-  }
-
-  tail (n) {
-    const t = this.lines.slice(-(n || 20)).map(f => f._raw)
-    return t.length ? t : ['(hopper wrote nothing to stderr)']
-  }
-
-  async stop () {
-    if (this.exited) return this.exited
-    this.proc.kill('SIGTERM')
-    try {
-      return await withTimeout(this.exitPromise, T.hopperStop, 'hopper to exit after SIGTERM')
-    } catch (e) {
-      this.proc.kill('SIGKILL')
-      await this.exitPromise
-      throw e
-    }
-  }
+// msg=listening and msg=ready within T.hopperStart together (the library bounds each wait alone).
+function startHopper (hop) {
+  return withTimeout(hop.start(), T.hopperStart, 'hopper to log msg=listening and msg=ready')
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Client exchanges. `target` = { ip, port } to connect to; `host` is the server address in the handshake.
+// Client exchanges: the library's, with this suite's bounds. `target` = { ip, port } to connect to;
+// `host` is the server address in the handshake.
 
 // opts.dribble = N: the first N bytes the client writes go out one byte per write, DRIBBLE_GAP_MS apart
 // (vanilla clients may flush the Handshake and Login Start separately; this is the extreme case).
 const DRIBBLE_GAP_MS = 2
-function connectTo (target, holder, opts) {
-  return client => {
-    const sock = net.connect(target.port, target.ip)
-    sock.setNoDelay(true)
-    sock.on('connect', () => { holder.localPort = sock.localPort })
-    if (opts && opts.dribble) dribble(sock, opts.dribble)
-    client.setSocket(sock)
-  }
-}
-
 function dribble (sock, budget) {
   const write = sock.write.bind(sock)
   const end = sock.end.bind(sock)
@@ -407,56 +195,25 @@ function dribble (sock, budget) {
   sock.end = (...args) => { chain = chain.then(() => end(...args)); return sock }
 }
 
-async function doPing (deps, version, target, host) {
-  const holder = {}
-  const res = await withTimeout(deps.mc.ping({
-    host,
-    port: target.port,
-    version,
-    closeTimeout: T.ping,
-    noPongTimeout: 2000,
-    connect: connectTo(target, holder)
-  }), T.ping + 1000, 'status ping ' + host)
-  return { res, motd: flatten(res.description), localPort: holder.localPort }
+function doPing (mc, version, target, host) {
+  return H.mcPing(mc, target, host, version, { timeout: T.ping })
 }
 
-// Offline login; resolves once the client is in play state (first play 'login' packet), with the client.
-function doLogin (deps, version, target, host, username, opts) {
-  const holder = {}
-  const client = deps.mc.createClient({
-    host,
-    port: target.port,
-    username,
-    version,
-    auth: 'offline',
-    hideErrors: true,
-    closeTimeout: 3000,
-    connect: connectTo(target, holder, opts)
+// Offline login; resolves once the client is in play state (first play 'login' packet), with
+// { client, localPort }.
+function doLogin (mc, version, target, host, username, opts) {
+  return H.mcLogin(mc, target, host, username, version, {
+    timeout: (opts && opts.timeout) || T.login,
+    onSocket: opts && opts.dribble ? sock => dribble(sock, opts.dribble) : undefined
   })
-  const p = new Promise((resolve, reject) => {
-    client.on('error', e => reject(new Error('client error: ' + (e.message || e))))
-    client.once('login', () => resolve(client))
-    client.once('disconnect', p => reject(new Error('kicked during login: ' + flatten(p.reason))))
-    client.once('kick_disconnect', p => reject(new Error('kicked: ' + flatten(p.reason))))
-    client.once('end', r => reject(new Error('connection ended before play state (' + r + ')')))
-  })
-  p.client = client
-  p.holder = holder
-  return withTimeout(p, (opts && opts.timeout) || T.login, 'login to ' + host + ' to reach play state').catch(e => { client.end(); throw e })
-    .then(c => ({ client: c, holder }))
 }
 
-function chatRoundTrip (client, text) {
-  return withTimeout(new Promise(resolve => {
-    const on = m => {
-      const s = flatten(m.formattedMessage) + ' ' + flatten(m.plainMessage) + ' ' + flatten(m.unsignedContent)
-      if (s.includes(text)) { client.off('systemChat', on); client.off('playerChat', on); resolve(s.trim()) }
-    }
-    client.on('systemChat', on)
-    client.on('playerChat', on)
-    client.chat(text)
-  }), T.chat, 'chat echo of "' + text + '"')
+// Login expected to be refused: resolves with { text, localPort }, text the Disconnect's.
+function doRefusedLogin (mc, version, target, host, username) {
+  return H.mcRefused(mc, target, host, username, version, { timeout: T.kick })
 }
+
+const chatRoundTrip = (client, text) => H.mcChat(client, text, T.chat)
 
 // Ask the backend to kick us; resolves with the kick text once the connection has ended.
 function kickedByBackend (client, token) {
@@ -466,42 +223,6 @@ function kickedByBackend (client, token) {
     client.once('end', () => reason === null ? reject(new Error('connection ended without kick_disconnect')) : resolve(reason))
     client.chat('!kick ' + token)
   }), T.kick, 'backend kick for ' + token)
-}
-
-function endClient (client) {
-  return withTimeout(new Promise(resolve => {
-    if (!client.socket || client.socket.destroyed) return resolve()
-    client.once('end', () => resolve())
-    client.end()
-  }), 4000, 'client end').catch(() => { try { client.socket.destroy() } catch (_) {} })
-}
-
-// Login expected to be refused: resolves with the Disconnect text.
-function doRefusedLogin (deps, version, target, host, username) {
-  const holder = {}
-  const client = deps.mc.createClient({
-    host,
-    port: target.port,
-    username,
-    version,
-    auth: 'offline',
-    hideErrors: true,
-    closeTimeout: 3000,
-    connect: connectTo(target, holder)
-  })
-  let reason = null
-  const p = new Promise((resolve, reject) => {
-    client.on('error', () => {})
-    client.once('disconnect', pk => { reason = flatten(pk.reason) })
-    client.once('login', () => reject(new Error('unexpectedly reached play state')))
-    client.once('end', r => {
-      if (reason === null) reject(new Error('connection ended (' + r + ') without a Disconnect packet'))
-      else resolve(reason)
-    })
-  })
-  return withTimeout(p, T.kick, 'login to ' + host + ' to be refused with a Disconnect')
-    .then(text => ({ text, localPort: holder.localPort }))
-    .finally(() => { try { client.socket.destroy() } catch (_) {} })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -532,15 +253,15 @@ const STOP_ACCEPT_GRACE_MS = 1500
 const UNKNOWN_DISCONNECT = 'hopper-interop: nothing is served at {host}.'
 const UNKNOWN_MOTD = 'hopper-interop: no server at {host}'
 
-async function runVersion (deps, bin, version, tmp) {
+async function runVersion (mc, bin, version, tmp) {
   const tag = '[' + version + ']'
-  const mcData = deps.mcDataFor(version)
+  const mcData = mc.mcData(version)
   const protocol = mcData.version.version
   let alpha, beta
   try {
-    [alpha, beta] = await Promise.all([startBackend(deps, version, 'alpha'), startBackend(deps, version, 'beta')])
+    [alpha, beta] = await Promise.all([startBackend(mc, version, 'alpha'), startBackend(mc, version, 'beta')])
   } catch (e) {
-    report(false, tag + ' start backends', e.message)
+    t.ok(false, tag + ' start backends', e.message)
     return
   }
   const directA = { ip: '127.0.0.1', port: alpha.port }
@@ -550,13 +271,13 @@ async function runVersion (deps, bin, version, tmp) {
   if (!bin) {
     // --direct: check this file's own client/server pairs, no hopper involved.
     await check(tag + ' direct ping alpha', async () => {
-      const r = await doPing(deps, version, directA, 'alpha.test')
+      const r = await doPing(mc, version, directA, 'alpha.test')
       if (!r.motd.includes('alpha-' + version)) throw new Error('motd ' + JSON.stringify(r.motd))
       return r.motd
     })
     await check(tag + ' direct login + chat alpha', async () => {
-      const { client } = await doLogin(deps, version, directA, 'alpha.test', 'D_' + short)
-      try { return await chatRoundTrip(client, 'direct-' + version) } finally { await endClient(client) }
+      const { client } = await doLogin(mc, version, directA, 'alpha.test', 'D_' + short)
+      try { return await chatRoundTrip(client, 'direct-' + version) } finally { await H.mcEnd(client) }
     })
     closeBackend(alpha); closeBackend(beta)
     return
@@ -575,12 +296,9 @@ async function runVersion (deps, bin, version, tmp) {
     answers: { unknown_host: { status: 'motd', motd: UNKNOWN_MOTD, disconnect: UNKNOWN_DISCONNECT } },
     log: { format: 'logfmt', level: 'info' }
   }
-  const cfgPath = path.join(tmp, 'hopper-' + short + '.json')
-  fs.writeFileSync(cfgPath, JSON.stringify(config, null, 2))
-
-  const hop = new Hopper(bin, cfgPath)
+  const hop = newHopper(bin, config, path.join(tmp, short))
   const started = await check(tag + ' hopper starts (msg=listening, msg=ready)', async () => {
-    await hop.start()
+    await startHopper(hop)
     return 'listening on ' + hop.addr
   })
   if (!started) {
@@ -589,21 +307,21 @@ async function runVersion (deps, bin, version, tmp) {
     closeBackend(alpha); closeBackend(beta)
     return
   }
-  const viaHopper = { ip: hop.host, port: hop.port }
+  const viaHopper = hop.target
 
   // (a) status pings route by host
   for (const [host, want, id, direct] of [['alpha.test', 'alpha', 'alpha', directA], ['beta.test', 'beta', 'beta', directB], ['play.beta.test', 'beta', 'beta', directB]]) {
     let localPort = null
     const ok = await check(tag + ' status ' + host + ' shows ' + want + "'s MOTD", async () => {
-      const r = await doPing(deps, version, viaHopper, host)
+      const r = await doPing(mc, version, viaHopper, host)
       localPort = r.localPort
       if (!r.motd.includes(want + '-' + version)) throw new Error('MOTD ' + JSON.stringify(r.motd) + ', want ' + want + '-' + version)
       if (r.res.version && r.res.version.protocol !== protocol) throw new Error('version.protocol ' + r.res.version.protocol)
       return JSON.stringify(r.motd)
-    }, async () => (await doPing(deps, version, direct, host)).motd)
+    }, async () => (await doPing(mc, version, direct, host)).motd)
     if (ok && localPort) {
       await check(tag + ' session line for status ' + host, async () => {
-        const f = await hop.sessionLine(localPort)
+        const f = await hop.sessionLine(localPort, T.logLine)
         // minecraft-protocol servers close right after the pong while the client closes on receiving it,
         // so either side may be first.
         return expectFields(f, { host, server: id, intent: 'status', protocol, player: '-', reason: r => r === 'client_closed' || r === 'backend_closed', bytes_c2b: positive, bytes_b2c: positive, duration_ms: nonNegative })
@@ -618,16 +336,16 @@ async function runVersion (deps, bin, version, tmp) {
     let client = null
     const joinsBefore = backend.joins.length
     const ok = await check(tag + ' login ' + host + ' reaches play state on ' + id, async () => {
-      const r = await doLogin(deps, version, viaHopper, host, username)
+      const r = await doLogin(mc, version, viaHopper, host, username)
       client = r.client
-      localPort = r.holder.localPort
+      localPort = r.localPort
       const j = backend.joins.slice(joinsBefore).find(x => x.username === username)
       if (!j) throw new Error('backend ' + id + ' did not see the player join')
       if (j.host !== host) throw new Error('backend saw handshake host ' + JSON.stringify(j.host) + ', want ' + host)
       return 'backend ' + id + ' saw ' + username + ' via ' + j.host
     }, async () => {
-      const r = await doLogin(deps, version, direct, host, 'D' + username)
-      await endClient(r.client)
+      const r = await doLogin(mc, version, direct, host, 'D' + username)
+      await H.mcEnd(r.client)
       return 'direct login ok'
     })
     if (!ok) continue
@@ -643,24 +361,24 @@ async function runVersion (deps, bin, version, tmp) {
     if (kick) {
       await check(tag + ' backend kick reaches the client through ' + host, async () => {
         const token = 'bye-' + version
-        const t = await kickedByBackend(client, token)
-        if (t !== '[beta] kicked: ' + token) throw new Error('kick text ' + JSON.stringify(t))
-        return JSON.stringify(t)
+        const text = await kickedByBackend(client, token)
+        if (text !== '[beta] kicked: ' + token) throw new Error('kick text ' + JSON.stringify(text))
+        return JSON.stringify(text)
       })
       try { client.socket.destroy() } catch (_) {}
     } else {
-      await endClient(client)
+      await H.mcEnd(client)
     }
     if (localPort) {
       await check(tag + ' session line for login ' + host, async () => {
-        const f = await hop.sessionLine(localPort)
+        const f = await hop.sessionLine(localPort, T.logLine)
         return expectFields(f, {
           host,
           server: id,
           intent: 'login',
           protocol,
           player: username,
-          uuid: protocol >= 760 ? offlineUuid(deps, username) : '-',
+          uuid: protocol >= 760 ? mc.offlineUuid(username) : '-',
           reason: kick ? 'backend_closed' : 'client_closed',
           bytes_c2b: positive,
           bytes_b2c: positive
@@ -674,20 +392,20 @@ async function runVersion (deps, bin, version, tmp) {
     const username = 'S_' + short
     let localPort = null
     const ok = await check(tag + ' login to alpha.test with a byte-by-byte opening reaches play state', async () => {
-      const r = await doLogin(deps, version, viaHopper, 'alpha.test', username, { dribble: 200 })
-      localPort = r.holder.localPort
+      const r = await doLogin(mc, version, viaHopper, 'alpha.test', username, { dribble: 200 })
+      localPort = r.localPort
       try {
         const echoed = await chatRoundTrip(r.client, 'dribbled-' + version)
         return JSON.stringify(echoed)
-      } finally { await endClient(r.client) }
+      } finally { await H.mcEnd(r.client) }
     }, async () => {
-      const r = await doLogin(deps, version, directA, 'alpha.test', 'D' + username, { dribble: 200 })
-      await endClient(r.client)
+      const r = await doLogin(mc, version, directA, 'alpha.test', 'D' + username, { dribble: 200 })
+      await H.mcEnd(r.client)
       return 'direct dribbled login ok'
     })
     if (ok && localPort) {
       await check(tag + ' session line for the byte-by-byte login', async () => {
-        const f = await hop.sessionLine(localPort)
+        const f = await hop.sessionLine(localPort, T.logLine)
         return expectFields(f, { host: 'alpha.test', server: 'alpha', intent: 'login', player: username, reason: 'client_closed' })
       })
     }
@@ -701,12 +419,12 @@ async function runVersion (deps, bin, version, tmp) {
       const id = i % 2 ? 'beta' : 'alpha'
       const host = i % 2 ? 'p' + i + '.beta.test' : 'alpha.test'
       jobs.push((async () => {
-        const r = await doLogin(deps, version, i % 2 ? toB : toA, host, prefix + i + '_' + short, { timeout: 3 * T.login })
+        const r = await doLogin(mc, version, i % 2 ? toB : toA, host, prefix + i + '_' + short, { timeout: 3 * T.login })
         try {
           const echoed = await chatRoundTrip(r.client, prefix + i + '-' + version)
           if (!echoed.includes('[' + id + ']')) throw new Error('player ' + i + ' echo from the wrong backend: ' + echoed)
-          return r.holder.localPort
-        } finally { await endClient(r.client) }
+          return r.localPort
+        } finally { await H.mcEnd(r.client) }
       })())
     }
     return Promise.all(jobs)
@@ -715,7 +433,7 @@ async function runVersion (deps, bin, version, tmp) {
     const t0 = Date.now()
     const ports = await concurrentLogins(viaHopper, viaHopper, 'C')
     const ms = Date.now() - t0
-    const lines = await Promise.all(ports.map(p => hop.sessionLine(p)))
+    const lines = await Promise.all(ports.map(p => hop.sessionLine(p, T.logLine)))
     const bad = lines.filter(f => f.reason !== 'client_closed')
     if (bad.length) throw new Error('session lines: ' + bad.map(f => f._raw).join(' | '))
     return CONCURRENT + ' players in ' + ms + ' ms, ' + lines.length + ' session lines'
@@ -731,7 +449,7 @@ async function runVersion (deps, bin, version, tmp) {
     const username = 'N_' + short
     let localPort = null
     const ok = await check(tag + ' login ' + host + ' is refused with the configured Disconnect', async () => {
-      const r = await doRefusedLogin(deps, version, viaHopper, host, username)
+      const r = await doRefusedLogin(mc, version, viaHopper, host, username)
       localPort = r.localPort
       const want = UNKNOWN_DISCONNECT.replace('{host}', host)
       if (r.text !== want) throw new Error('Disconnect text ' + JSON.stringify(r.text) + ', want ' + JSON.stringify(want))
@@ -739,7 +457,7 @@ async function runVersion (deps, bin, version, tmp) {
     })
     if (ok && localPort) {
       await check(tag + ' session line for login ' + host, async () => {
-        const f = await hop.sessionLine(localPort)
+        const f = await hop.sessionLine(localPort, T.logLine)
         return expectFields(f, { host, server: '-', intent: 'login', protocol, player: username, reason: 'no_route', bytes_b2c: positive })
       })
     }
@@ -748,7 +466,7 @@ async function runVersion (deps, bin, version, tmp) {
     const host = 'nowhere.test'
     let localPort = null
     const ok = await check(tag + ' status ' + host + " shows hopper's unknown-host MOTD", async () => {
-      const r = await doPing(deps, version, viaHopper, host)
+      const r = await doPing(mc, version, viaHopper, host)
       localPort = r.localPort
       const want = UNKNOWN_MOTD.replace('{host}', host)
       if (!r.motd.includes(want)) throw new Error('MOTD ' + JSON.stringify(r.motd) + ', want ' + JSON.stringify(want))
@@ -757,7 +475,7 @@ async function runVersion (deps, bin, version, tmp) {
     })
     if (ok && localPort) {
       await check(tag + ' session line for status ' + host, async () => {
-        const f = await hop.sessionLine(localPort)
+        const f = await hop.sessionLine(localPort, T.logLine)
         return expectFields(f, { host, server: '-', intent: 'status', protocol, reason: 'no_route', bytes_b2c: positive })
       })
     }
@@ -768,13 +486,13 @@ async function runVersion (deps, bin, version, tmp) {
   {
     const username = 'Z_' + short
     let player = null
-    try { player = await doLogin(deps, version, viaHopper, 'alpha.test', username) } catch (e) {
-      report(false, tag + ' login before SIGTERM', e.message)
+    try { player = await doLogin(mc, version, viaHopper, 'alpha.test', username) } catch (e) {
+      t.ok(false, tag + ' login before SIGTERM', e.message)
     }
     if (player) {
       hop.proc.kill('SIGTERM')
       await check(tag + ' SIGTERM logs msg=draining sessions=1', async () => {
-        const f = await hop.waitLine(x => x.msg === 'draining', 'msg=draining', T.logLine)
+        const f = await hop.waitLine({ msg: 'draining' }, T.logLine)
         return expectFields(f, { sessions: 1, drain_s: DRAIN_S })
       })
       // The workers close their listeners asynchronously after the draining line (about 2 ms on an idle
@@ -793,10 +511,10 @@ async function runVersion (deps, bin, version, tmp) {
       await check(tag + ' a player online keeps playing while hopper drains', async () => {
         return JSON.stringify(await chatRoundTrip(player.client, 'draining-' + version))
       })
-      const t = Date.now()
-      await endClient(player.client)
+      const left = Date.now()
+      await H.mcEnd(player.client)
       await check(tag + ' session line for the drained player', async () => {
-        const f = await hop.sessionLine(player.holder.localPort)
+        const f = await hop.sessionLine(player.localPort, T.logLine)
         return expectFields(f, { host: 'alpha.test', server: 'alpha', player: username, reason: 'client_closed' })
       })
       await check(tag + ' hopper exits 0 once the last player leaves', async () => {
@@ -804,7 +522,7 @@ async function runVersion (deps, bin, version, tmp) {
         if (r.signal) throw new Error('hopper died by signal ' + r.signal)
         if (r.code !== 0) throw new Error('hopper exit code ' + r.code)
         if (!hop.lines.some(f => f.msg === 'stopped')) throw new Error('no msg=stopped line')
-        const ms = Date.now() - t
+        const ms = Date.now() - left
         if (ms > DRAIN_S * 1000 - 1000) throw new Error('exited ' + ms + ' ms after the last player left, as if it waited for drain_s')
         return 'exit 0, msg=stopped, ' + ms + ' ms after the player left'
       })
@@ -812,49 +530,46 @@ async function runVersion (deps, bin, version, tmp) {
   }
   if (!hop.exited) {
     await check(tag + ' hopper exits 0 on SIGTERM', async () => {
-      const r = await hop.stop()
-      if (r.signal || r.code !== 0) throw new Error('exit code ' + r.code + ' signal ' + r.signal)
+      await hop.stop(T.hopperStop) // throws unless exit code 0 and no signal
       return 'exit 0'
     })
   }
   // Default answers (no `answers` key): the texts docs/config.md promises.
-  await checkDefaultAnswers(deps, bin, version, tmp, alpha)
+  await checkDefaultAnswers(mc, bin, version, tmp, alpha)
 
-  if (failed && VERBOSE === false) {
+  if (t.failed && !VERBOSE) {
     // keep some context for whoever reads a failing log
-    const cur = failures.filter(f => f.startsWith(tag))
+    const cur = t.failures.filter(f => f.startsWith(tag))
     if (cur.length) console.log('# hopper stderr (last 25 lines) for ' + version + ':\n' + hop.tail(25).map(l => '#   ' + l).join('\n'))
   }
   closeBackend(alpha)
   closeBackend(beta)
 }
 
-async function checkDefaultAnswers (deps, bin, version, tmp, alpha) {
+async function checkDefaultAnswers (mc, bin, version, tmp, alpha) {
   const tag = '[' + version + ']'
-  const protocol = deps.mcDataFor(version).version.version
-  const deadPort = await closedPort()
-  const cfgPath = path.join(tmp, 'hopper-defaults-' + version.replace(/\./g, '_') + '.json')
-  fs.writeFileSync(cfgPath, JSON.stringify({
+  const protocol = mc.mcData(version).version.version
+  const deadPort = await H.closedPort()
+  const hop = newHopper(bin, {
     listen: ['127.0.0.1:0'],
     workers: 1,
     servers: [
       { id: 'alpha', hosts: ['alpha.test'], backend: '127.0.0.1:' + alpha.port },
       { id: 'gamma', hosts: ['gamma.test'], backend: '127.0.0.1:' + deadPort }
     ]
-  }, null, 2))
-  const hop = new Hopper(bin, cfgPath)
-  const started = await check(tag + ' hopper starts with default answers', async () => { await hop.start(); return hop.addr })
+  }, path.join(tmp, 'defaults-' + version.replace(/\./g, '_')))
+  const started = await check(tag + ' hopper starts with default answers', async () => { await startHopper(hop); return hop.addr })
   if (!started) { if (!hop.exited) { try { await hop.stop() } catch (_) {} } return }
-  const via = { ip: hop.host, port: hop.port }
+  const via = hop.target
   const host = 'Nowhere.Test.' // normalised to nowhere.test
   await check(tag + ' default Disconnect for an unknown host', async () => {
-    const r = await doRefusedLogin(deps, version, via, host, 'Steve_123')
+    const r = await doRefusedLogin(mc, version, via, host, 'Steve_123')
     const want = 'There is no server at nowhere.test.'
     if (r.text !== want) throw new Error('Disconnect text ' + JSON.stringify(r.text) + ', want ' + JSON.stringify(want))
     return JSON.stringify(r.text)
   })
   await check(tag + ' default MOTD for an unknown host', async () => {
-    const r = await doPing(deps, version, via, host)
+    const r = await doPing(mc, version, via, host)
     const want = '§cNo server at nowhere.test'
     if (r.motd !== want) throw new Error('MOTD ' + JSON.stringify(r.motd) + ', want ' + JSON.stringify(want))
     if (!r.res.version || r.res.version.protocol !== protocol || r.res.version.name !== 'hopper') throw new Error('version ' + JSON.stringify(r.res.version) + ', want {name: "hopper", protocol: ' + protocol + '}')
@@ -864,7 +579,7 @@ async function checkDefaultAnswers (deps, bin, version, tmp, alpha) {
   {
     let lp = null
     const ok = await check(tag + ' login to an unreachable backend gets the default Disconnect', async () => {
-      const r = await doRefusedLogin(deps, version, via, 'gamma.test', 'G_' + version.replace(/\./g, '_'))
+      const r = await doRefusedLogin(mc, version, via, 'gamma.test', 'G_' + version.replace(/\./g, '_'))
       lp = r.localPort
       const want = 'gamma cannot be reached right now. Try again in a moment.'
       if (r.text !== want) throw new Error('Disconnect text ' + JSON.stringify(r.text) + ', want ' + JSON.stringify(want))
@@ -872,20 +587,19 @@ async function checkDefaultAnswers (deps, bin, version, tmp, alpha) {
     })
     if (ok && lp) {
       await check(tag + ' session line for the unreachable login', async () => {
-        const f = await hop.sessionLine(lp)
+        const f = await hop.sessionLine(lp, T.logLine)
         return expectFields(f, { host: 'gamma.test', server: 'gamma', intent: 'login', reason: 'backend_unreachable' })
       })
     }
   }
   await check(tag + ' status for an unreachable backend gets the default offline MOTD', async () => {
-    const r = await doPing(deps, version, via, 'gamma.test')
+    const r = await doPing(mc, version, via, 'gamma.test')
     if (r.motd !== '§cServer offline') throw new Error('MOTD ' + JSON.stringify(r.motd) + ', want "§cServer offline"')
     if (!r.res.version || r.res.version.protocol !== protocol) throw new Error('version ' + JSON.stringify(r.res.version))
     return JSON.stringify(r.motd)
   })
   await check(tag + ' hopper (default answers) exits 0 on SIGTERM', async () => {
-    const r = await hop.stop()
-    if (r.signal || r.code !== 0) throw new Error('exit code ' + r.code + ' signal ' + r.signal)
+    await hop.stop(T.hopperStop) // throws unless exit code 0 and no signal
     return 'exit 0'
   })
 }
@@ -903,33 +617,30 @@ async function main () {
   if (!direct) {
     bin = path.resolve(arg)
     try { fs.accessSync(bin, fs.constants.X_OK) } catch (e) {
-      console.log('FAIL hopper binary not executable: ' + bin + ' (' + e.message + ')')
-      console.log('0 passed, 1 failed')
-      process.exit(1)
+      t.ok(false, 'hopper binary not executable: ' + bin + ' (' + e.message + ')')
+      await t.done()
     }
   }
-  const deps = loadDeps()
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hopper-interop-'))
+  const mc = H.loadMc({ install: true })
+  const tmp = H.tmpdir('hopper-interop-')
   const t0 = Date.now()
   for (const v of VERSIONS) {
-    if (!deps.mcDataFor(v)) { report(false, '[' + v + '] minecraft-data knows this version', 'unknown version'); continue }
-    const t = Date.now()
-    await runVersion(deps, bin, v, tmp)
-    console.log('# ' + v + ' took ' + (Date.now() - t) + ' ms')
+    if (!mc.mcData(v)) { t.ok(false, '[' + v + '] minecraft-data knows this version', 'unknown version'); continue }
+    const tv = Date.now()
+    await runVersion(mc, bin, v, tmp)
+    console.log('# ' + v + ' took ' + (Date.now() - tv) + ' ms')
   }
   fs.rmSync(tmp, { recursive: true, force: true })
   console.log('# total ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s')
-  if (failures.length) {
+  if (t.failures.length) {
     console.log('# failures:')
-    for (const f of failures) console.log('#   ' + f)
+    for (const f of t.failures) console.log('#   ' + f)
   }
-  console.log(passed + ' passed, ' + failed + ' failed')
-  process.exit(failed ? 1 : 0)
+  await t.done() // the 'N passed, N failed' line; exits 1 on a failure (or when nothing was checked)
 }
 
-process.on('unhandledRejection', e => { console.log('# unhandled rejection: ' + (e && e.stack ? e.stack : e)) })
-main().catch(e => {
-  console.log('FAIL internal error: ' + (e && e.stack ? e.stack : e))
-  console.log(passed + ' passed, ' + (failed + 1) + ' failed')
-  process.exit(1)
+// (H.Checks reports unhandled rejections.)
+main().catch(async e => {
+  t.ok(false, 'internal error', e && e.stack ? e.stack : String(e))
+  await t.done()
 })

@@ -6,6 +6,7 @@
 //   const H = require('../lib/hopper')
 //   const t = new H.Checks('control-routes')        // one line per check, "N passed, N failed" last
 //   const mc = H.loadMc()                           // exits 77 (prints why) if minecraft-protocol is missing
+//   const mc = H.loadMc({ install: true })          // npm ci first if missing; 77 only if the registry is unreachable
 //   const h = new H.Hopper(bin, { listen: ['127.0.0.1:0'], provider: 'api', api: {...} }, opts)
 //   await h.start()                                 // writes config, spawns, waits msg=listening + msg=ready
 //   h.port / h.host / h.target                      // where it listens; target = { ip, port }
@@ -18,27 +19,32 @@
 //   await t.check('name', async () => { ...; return 'detail' })   // a throw = FAIL with its message
 //   t.done()                                        // prints the summary, exits 0 or 1 (never returns)
 //
-//   H.mcPing(mc, target, host, version)             -> { res, motd, protocol, localPort }
+//   H.mcPing(mc, target, host, version, { timeout }) -> { res, motd, protocol, localPort }
 //   H.mcLogin(mc, target, host, name, version, { timeout }) -> { client, localPort, reachedMs }
 //   H.mcRefused(mc, target, host, name, version, { timeout })   -> { text, localPort }   (a Disconnect)
+//     (all three: opts.onSocket(sock) sees the client's socket before the client writes to it)
+//   H.mcChat(client, text, ms)                      // sends a chat line -> the backend's echo of it
 //   H.mcEnd(client)                                 // polite close, bounded
 //   H.startMcServer({ port, version, motd, startDelayMs, loginRefuseMs }) -> { proc, port, listening (promise), stop() }
 //   H.freePort() / H.closedPort()                   // a loopback port that is free right now
 //   H.parseLogfmt(line) / H.flatten(chatComponent) / H.withTimeout(p, ms, what) / H.sleep(ms)
 //
-// Hopper options: { dir, env, name, verbose, startTimeoutMs (15000), readyLine ('ready'|null), args }
+// Hopper options: { dir, env, name, verbose, startTimeoutMs (15000), readyLine ('ready'|null), args,
+//                   configDefaults (true) }
 //   dir: a directory of its own (default: a fresh mkdtemp); the config is written to dir/hopper.json
 //   and stderr is copied to dir/hopper.log. A second Hopper given the same dir and config reuses
 //   the SQLite store (restart tests).
-// Config defaults filled in only when absent: store.path = dir/hopper.db, drain_s = 2.
-// HOPPER_TEST_VERBOSE=1 echoes hopper's stderr as '# <name>: ...'.
+// Config defaults filled in only when absent: store.path = dir/hopper.db, drain_s = 2; none at all
+// with configDefaults: false (a test of hopper's own defaults runs exactly the config it wrote).
+// verbose or HOPPER_TEST_VERBOSE=1 echoes hopper's stderr as '# <name>: ...'.
+// Checks keeps the failed checks as 'name: detail' in t.failures.
 // Every wait is bounded; no helper asserts a duration.
 
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const net = require('net')
-const { spawn } = require('child_process')
+const { spawn, spawnSync } = require('child_process')
 const Module = require('module')
 
 const INTEROP = path.join(__dirname, '..', 'interop')
@@ -115,6 +121,7 @@ class Checks {
     this.name = name
     this.passed = 0
     this.failed = 0
+    this.failures = []
     this.cleanups = []
     process.on('unhandledRejection', e => { console.log('# unhandled rejection: ' + (e && e.stack ? e.stack : e)) })
   }
@@ -125,6 +132,7 @@ class Checks {
       console.log('ok   ' + name + (detail ? '  (' + detail + ')' : ''))
     } else {
       this.failed++
+      this.failures.push(name + ': ' + detail)
       console.log('FAIL ' + name + (detail ? ': ' + detail : ''))
     }
     return !!cond
@@ -156,17 +164,38 @@ class Checks {
 // minecraft-protocol
 
 let mcCache = null
+
+function requireMc () {
+  const req = Module.createRequire(path.join(INTEROP, 'package.json'))
+  const mc = req('minecraft-protocol')
+  mc.nbt = req('prismarine-nbt')
+  mc.mcData = req('minecraft-data')
+  mc.offlineUuid = req('minecraft-protocol/src/datatypes/uuid').nameToMcOfflineUUID
+  return mc
+}
+
 // Loads minecraft-protocol from tests/interop/node_modules; exits 77 with the reason if it cannot.
-function loadMc () {
+// With opts.install (the interop suite, which must not skip just because nobody ran npm ci) a
+// missing package is installed first, and only an unreachable registry (or no npm) is a skip: a
+// package that is there but fails to load throws, and npm failing otherwise exits 1.
+function loadMc (opts) {
   if (mcCache) return mcCache
+  if (opts && opts.install) {
+    try {
+      mcCache = requireMc()
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e
+      const cmd = npmInstall()
+      try { mcCache = requireMc() } catch (e2) {
+        console.log('# ' + cmd + ' succeeded but require still fails: ' + e2.message)
+        process.exit(1)
+      }
+    }
+    return mcCache
+  }
   try {
-    const req = Module.createRequire(path.join(INTEROP, 'package.json'))
-    const mc = req('minecraft-protocol')
-    mc.nbt = req('prismarine-nbt')
-    mc.mcData = req('minecraft-data')
-    mc.offlineUuid = req('minecraft-protocol/src/datatypes/uuid').nameToMcOfflineUUID
-    mcCache = mc
-    return mc
+    mcCache = requireMc()
+    return mcCache
   } catch (e) {
     console.log('# SKIP: cannot load minecraft-protocol from ' + INTEROP + '/node_modules (' + e.message +
       '); run `npm ci` in tests/interop')
@@ -174,11 +203,45 @@ function loadMc () {
   }
 }
 
-function connectTo (target, holder) {
+// npm ci (npm install if ci fails for another reason than the network) in tests/interop; returns
+// the command that succeeded, else exits: 77 when npm cannot reach its registry or is missing, 1 otherwise.
+function npmInstall () {
+  console.log('# minecraft-protocol is not installed; running npm ci in ' + INTEROP)
+  const NET_ERR = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ENETDOWN|socket hang up|network|request to \S+ failed|getaddrinfo|self.signed|certificate|offline/i
+  const attempts = []
+  // Few, short retries: an unreachable registry should skip in seconds, not minutes.
+  const quick = ['--no-audit', '--no-fund', '--fetch-retries=1', '--fetch-retry-mintimeout=1000', '--fetch-retry-maxtimeout=5000', '--fetch-timeout=60000']
+  for (const args of [['ci', ...quick], ['install', ...quick]]) {
+    const r = spawnSync('npm', args, { cwd: INTEROP, encoding: 'utf8', timeout: 240000 })
+    const out = (r.stdout || '') + (r.stderr || '')
+    if (r.error && r.error.code === 'ENOENT') {
+      console.log('# SKIP: npm is not installed, so minecraft-protocol cannot be installed')
+      process.exit(77)
+    }
+    if (r.status === 0) return 'npm ' + args[0]
+    const why = r.error ? String(r.error.message) : 'exit ' + r.status + (r.signal ? ' signal ' + r.signal : '')
+    const netErr = NET_ERR.test(out) || !!(r.error && r.error.code === 'ETIMEDOUT')
+    attempts.push({ cmd: 'npm ' + args[0], why, out, netErr })
+    if (netErr) break // npm install would hit the same wall; `install` is only the fallback for a lock problem
+  }
+  for (const a of attempts) {
+    console.log('# ' + a.cmd + ' failed (' + a.why + '):')
+    console.log(a.out.trim().split('\n').slice(-15).map(l => '#   ' + l).join('\n'))
+  }
+  if (attempts[attempts.length - 1].netErr) {
+    console.log('# SKIP: npm cannot reach its registry, so minecraft-protocol cannot be installed')
+    process.exit(77)
+  }
+  console.log('# npm failed for a reason other than the network; not skipping')
+  process.exit(1)
+}
+
+function connectTo (target, holder, opts) {
   return client => {
     const sock = net.connect(target.port, target.ip || '127.0.0.1')
     sock.setNoDelay(true)
     sock.on('connect', () => { holder.localPort = sock.localPort })
+    if (opts && opts.onSocket) opts.onSocket(sock)
     client.setSocket(sock)
   }
 }
@@ -188,7 +251,7 @@ async function mcPing (mc, target, host, version, opts) {
   const ms = (opts && opts.timeout) || 5000
   const res = await withTimeout(mc.ping({
     host, port: target.port, version: version || '1.20.4', closeTimeout: ms, noPongTimeout: 2000,
-    connect: connectTo(target, holder)
+    connect: connectTo(target, holder, opts)
   }), ms + 1000, 'status ping ' + host)
   return { res, motd: flatten(res.description), protocol: res.version && res.version.protocol, localPort: holder.localPort }
 }
@@ -199,7 +262,7 @@ function mcLogin (mc, target, host, username, version, opts) {
   const t0 = Date.now()
   const client = mc.createClient({
     host, port: target.port, username, version: version || '1.20.4', auth: 'offline', hideErrors: true,
-    closeTimeout: 3000, connect: connectTo(target, holder)
+    closeTimeout: 3000, connect: connectTo(target, holder, opts)
   })
   const p = new Promise((resolve, reject) => {
     client.on('error', e => reject(new Error('client error: ' + (e.message || e))))
@@ -219,7 +282,7 @@ function mcRefused (mc, target, host, username, version, opts) {
   const t0 = Date.now()
   const client = mc.createClient({
     host, port: target.port, username, version: version || '1.20.4', auth: 'offline', hideErrors: true,
-    closeTimeout: 3000, connect: connectTo(target, holder)
+    closeTimeout: 3000, connect: connectTo(target, holder, opts)
   })
   let reason = null
   const p = new Promise((resolve, reject) => {
@@ -234,6 +297,20 @@ function mcRefused (mc, target, host, username, version, opts) {
   return withTimeout(p, (opts && opts.timeout) || 10000, 'login of ' + username + ' to be refused with a Disconnect')
     .then(text => ({ text, localPort: holder.localPort, afterMs: Date.now() - t0 }))
     .finally(() => { try { client.socket.destroy() } catch (_) {} })
+}
+
+// Sends a chat line and waits for the backend's echo of it (tests/interop/mc_server.js and the
+// interop suite's backends echo every chat line).
+function mcChat (client, text, ms) {
+  return withTimeout(new Promise(resolve => {
+    const on = m => {
+      const s = flatten(m.formattedMessage) + ' ' + flatten(m.plainMessage) + ' ' + flatten(m.unsignedContent)
+      if (s.includes(text)) { client.off('systemChat', on); client.off('playerChat', on); resolve(s.trim()) }
+    }
+    client.on('systemChat', on)
+    client.on('playerChat', on)
+    client.chat(text)
+  }), ms || 5000, 'chat echo of "' + text + '"')
 }
 
 function mcEnd (client) {
@@ -303,10 +380,13 @@ class Hopper {
     this.opts = opts || {}
     this.bin = bin
     this.name = this.opts.name || 'hopper'
+    this.verbose = VERBOSE || !!this.opts.verbose
     this.dir = this.opts.dir || tmpdir('hopper-test-')
     this.config = JSON.parse(JSON.stringify(config))
-    if (!this.config.store) this.config.store = { path: path.join(this.dir, 'hopper.db') }
-    if (this.config.drain_s === undefined) this.config.drain_s = 2
+    if (this.opts.configDefaults !== false) {
+      if (!this.config.store) this.config.store = { path: path.join(this.dir, 'hopper.db') }
+      if (this.config.drain_s === undefined) this.config.drain_s = 2
+    }
     this.configPath = path.join(this.dir, 'hopper.json')
     this.logPath = path.join(this.dir, 'hopper.log')
     this.lines = []
@@ -359,7 +439,7 @@ class Hopper {
   }
 
   onLine (line) {
-    if (VERBOSE) console.log('# ' + this.name + ': ' + line)
+    if (this.verbose) console.log('# ' + this.name + ': ' + line)
     const f = parseLogfmt(line)
     f._raw = line
     f._i = this.lines.length
@@ -441,6 +521,6 @@ class Hopper {
 }
 
 module.exports = {
-  Hopper, Checks, loadMc, mcPing, mcLogin, mcRefused, mcEnd, startMcServer,
+  Hopper, Checks, loadMc, mcPing, mcLogin, mcRefused, mcChat, mcEnd, startMcServer,
   parseLogfmt, flatten, withTimeout, sleep, tmpdir, freePort, closedPort, INTEROP
 }
