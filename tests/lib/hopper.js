@@ -104,12 +104,38 @@ function tmpdir (prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix || 'hopper-test-'))
 }
 
-function freePort () {
-  return new Promise((resolve, reject) => {
+// The kernel's range for ephemeral ports (port 0 binds and the source ports of connections).
+function ephemeralRange () {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
+    if (lo > 0 && hi >= lo) return [lo, hi]
+  } catch (_) {}
+  return [32768, 60999]
+}
+
+function tryListen (port) {
+  return new Promise(resolve => {
     const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
+    s.once('error', () => resolve(0))
+    s.listen(port, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
   })
+}
+
+// A port is often bound a second or more after it was picked (a Node server loading its data).
+// One from the ephemeral range could meanwhile become the source port of any connection on the
+// machine (tests run side by side), so the pick comes from below that range, where only explicit
+// binds go; port 0 is the fallback.
+async function freePort () {
+  const [lo] = ephemeralRange()
+  if (lo > 11000) {
+    for (let i = 0; i < 50; i++) {
+      const p = await tryListen(10000 + Math.floor(Math.random() * (lo - 10000)))
+      if (p) return p
+    }
+  }
+  const p = await tryListen(0)
+  if (!p) throw new Error('no free loopback port')
+  return p
 }
 const closedPort = freePort
 
