@@ -243,30 +243,44 @@ static void on_server_timer(struct sim *s, uint32_t idx, uint32_t gen)
   sim_api_doc_refresh(s);
 }
 
-void sim_api_call(struct sim *s, uint32_t slot)
+/* How a start/stop call or an events POST fares: its status (-1: no answer), whether the API did
+ * the work, and when the answer arrives. One helper, so both draw from the RNG the same way. */
+struct answer {
+  int status;
+  int done;
+  uint64_t delay;
+};
+
+static struct answer answer(struct sim *s, int ok_status)
 {
   const struct sim_faults *f = &s->sc->faults;
-  const struct sim_call *c = &s->calls[slot];
-  int status = 202, done = 1;
-  uint64_t delay = rtt(s);
+  struct answer a = { ok_status, 1, rtt(s) };
 
   if (outage(s)) {
-    status = -1;
-    done = 0;
-    delay = TIMEOUT_MS;
+    a.status = -1;
+    a.done = 0;
+    a.delay = TIMEOUT_MS;
   } else if (sim_rng_chance(&s->rng, sim_fault(s, f->api_timeout))) {
-    status = -1;               /* half of these did the work and lost the answer */
-    done = sim_rng_chance(&s->rng, 0.5);
-    delay = TIMEOUT_MS;
+    a.status = -1;             /* half of these did the work and lost the answer */
+    a.done = sim_rng_chance(&s->rng, 0.5);
+    a.delay = TIMEOUT_MS;
   } else if (sim_rng_chance(&s->rng, sim_fault(s, f->api_5xx))) {
-    status = 503;
-    done = 0;
+    a.status = 503;
+    a.done = 0;
   }
-  if (done && c->f.stop)
+  return a;
+}
+
+void sim_api_call(struct sim *s, uint32_t slot)
+{
+  const struct sim_call *c = &s->calls[slot];
+  struct answer a = answer(s, 202);
+
+  if (a.done && c->f.stop)
     world_stop(s, c->server, c->replica);
-  else if (done)
+  else if (a.done)
     world_start(s, c->server);
-  sim_at(s, delay, EV_CALL_REPLY, slot, 0, status);
+  sim_at(s, a.delay, EV_CALL_REPLY, slot, 0, a.status);
 }
 
 /* ---- Events ------------------------------------------------------------------------------- */
@@ -333,26 +347,12 @@ static void take_event(struct sim *s, const struct sim_outbox_row *row)
 
 void sim_api_post_events(struct sim *s, uint32_t replica, size_t n)
 {
-  const struct sim_faults *f = &s->sc->faults;
   const struct sim_replica *r = &s->replicas[replica];
-  int status = 200, done = 1;
-  uint64_t delay = rtt(s);
+  struct answer a = answer(s, 200);
 
-  if (outage(s)) {
-    status = -1;
-    done = 0;
-    delay = TIMEOUT_MS;
-  } else if (sim_rng_chance(&s->rng, sim_fault(s, f->api_timeout))) {
-    status = -1;
-    done = sim_rng_chance(&s->rng, 0.5);
-    delay = TIMEOUT_MS;
-  } else if (sim_rng_chance(&s->rng, sim_fault(s, f->api_5xx))) {
-    status = 503;
-    done = 0;
-  }
-  for (size_t i = 0; done && i < n; i++)
+  for (size_t i = 0; a.done && i < n; i++)
     take_event(s, &r->rows[i]);
-  sim_at(s, delay, EV_EVENTS_REPLY, replica, 0, status);
+  sim_at(s, a.delay, EV_EVENTS_REPLY, replica, 0, a.status);
 }
 
 int sim_api_delivered(const struct sim *s, const char *id)
