@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Loopback servers for t_http (Python 3 standard library only).
+"""Loopback servers for the t_http_* tests (Python 3 standard library only).
 
 Prints one line, then serves until its stdin closes (so it dies with the test):
 
