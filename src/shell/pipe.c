@@ -4,6 +4,7 @@
 
 #include "hop/proxy.h"
 #include "shell.h"
+#include "sockio.h"
 
 /* ---- Writes ------------------------------------------------------------------------------- */
 
@@ -40,17 +41,17 @@ static uv_stream_t *backend_of(struct hop_session *s)
   return (uv_stream_t *)&s->backend;
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* libuv reports readiness only: a zero-length buffer makes it call back with UV_ENOBUFS before it
+ * reads (uv_alloc_cb's contract), and pump() then reads with recv(2) (sockio.h says why). */
+static void on_no_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-  struct hop_session *s = h->data;
-  void *chunk = hop_pool_get(&s->w->buf_pool);
-
+  (void)h;
   (void)suggested;
-  *buf = chunk ? uv_buf_init(chunk, HOP_RELAY_BUF_BYTES) : uv_buf_init(NULL, 0);
+  *buf = uv_buf_init(NULL, 0);
 }
 
-static void on_client_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_client_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_backend_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void resume(struct hop_session *s, int to_client)
 {
@@ -60,9 +61,9 @@ static void resume(struct hop_session *s, int to_client)
     return;
   d->paused = 0;
   if (to_client)
-    uv_read_start(backend_of(s), on_alloc, on_backend_read);
+    uv_read_start(backend_of(s), on_no_buffer, on_backend_readable);
   else
-    uv_read_start(client_of(s), on_alloc, on_client_read);
+    uv_read_start(client_of(s), on_no_buffer, on_client_readable);
 }
 
 static void maybe_end(struct hop_session *s)
@@ -123,88 +124,96 @@ static void half_close(struct hop_session *s, int from_client)
   }
 }
 
-static void relay(struct hop_session *s, int from_client, ssize_t nread, const uv_buf_t *buf)
+/* Passes n bytes read from one side (in chunk, which it takes) to the other: written at once when
+ * the socket takes them, else queued, and the source paused above the high mark. */
+static void relay(struct hop_session *s, int from_client, char *chunk, size_t n)
 {
-  uv_stream_t *src = from_client ? client_of(s) : backend_of(s);
-  uv_stream_t *dst = from_client ? backend_of(s) : client_of(s);
-  enum hop_close src_err = from_client ? HOP_CLOSE_CLIENT_RESET : HOP_CLOSE_BACKEND_RESET;
+  uv_tcp_t *dst = from_client ? &s->backend : &s->client;
   enum hop_close dst_err = from_client ? HOP_CLOSE_BACKEND_RESET : HOP_CLOSE_CLIENT_RESET;
+  ssize_t sent = hop_sock_try_send(dst, chunk, n);
+  size_t done = sent > 0 ? (size_t)sent : 0;
   uv_buf_t out;
   struct hop_write *wr;
-  int n;
 
-  if (nread <= 0) {
-    hop_pool_put(&s->w->buf_pool, buf->base);
-    if (nread == UV_EOF)
-      half_close(s, from_client);
-    else if (nread == UV_ENOBUFS)
-      hop_session_close(s, HOP_CLOSE_INTERNAL);
-    else if (nread < 0)
-      hop_session_close(s, src_err);
+  if (done == n) {
+    hop_pool_put(&s->w->buf_pool, chunk);
     return;
   }
-  s->active_ms = uv_now(&s->w->loop);
-  *(from_client ? &s->bytes_c2b : &s->bytes_b2c) += (uint64_t)nread;
-  out = uv_buf_init(buf->base, (unsigned)nread);
-  n = uv_try_write(dst, &out, 1);
-  if (n == nread) {
-    hop_pool_put(&s->w->buf_pool, buf->base);
-    return;
-  }
-  if (n < 0 && n != UV_EAGAIN) {
-    hop_pool_put(&s->w->buf_pool, buf->base);
+  if (sent < 0 && sent != UV_EAGAIN) {
+    hop_pool_put(&s->w->buf_pool, chunk);
     hop_session_close(s, dst_err);
     return;
   }
-  if (n > 0) {
-    out.base += n;
-    out.len -= (size_t)n;
-  }
-  wr = hop_write_new(s, buf->base, !from_client);
-  if (!wr || uv_write(&wr->req, dst, &out, 1, on_relay_written) < 0) {
+  out = uv_buf_init(chunk + done, (unsigned)(n - done));
+  wr = hop_write_new(s, chunk, !from_client);
+  if (!wr || uv_write(&wr->req, (uv_stream_t *)dst, &out, 1, on_relay_written) < 0) {
     if (wr)
       hop_write_release(wr);
     else
-      hop_pool_put(&s->w->buf_pool, buf->base);
+      hop_pool_put(&s->w->buf_pool, chunk);
     hop_session_close(s, wr ? dst_err : HOP_CLOSE_INTERNAL);
     return;
   }
   if (dst->write_queue_size > HOP_RELAY_HIGH_BYTES) {
     (from_client ? &s->c2b : &s->b2c)->paused = 1;
-    uv_read_stop(src);         /* resumed from on_relay_written below the low mark */
+    uv_read_stop(from_client ? client_of(s) : backend_of(s));   /* resumed by on_relay_written */
   }
 }
 
-static void on_client_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+/* Reads what one side has and relays it. Like libuv's own reads, it reads again while each read
+ * fills the buffer, up to a bound that keeps one busy session from starving the loop. */
+static void pump(struct hop_session *s, int from_client)
 {
-  struct hop_session *s = stream->data;
+  uv_tcp_t *src = from_client ? &s->client : &s->backend;
+  struct hop_dir *d = from_client ? &s->c2b : &s->b2c;
+  int turns = 32;
+  ssize_t n;
 
-  if (s->closing) {
-    hop_pool_put(&s->w->buf_pool, buf->base);
-    return;
-  }
-  relay(s, 1, nread, buf);
+  do {
+    char *chunk = hop_pool_get(&s->w->buf_pool);
+
+    if (!chunk) {
+      hop_session_close(s, HOP_CLOSE_INTERNAL);
+      return;
+    }
+    n = hop_sock_recv(src, chunk, HOP_RELAY_BUF_BYTES);
+    if (n <= 0) {
+      hop_pool_put(&s->w->buf_pool, chunk);
+      if (n == 0) {
+        uv_read_stop((uv_stream_t *)src);   /* libuv would have, had it seen the EOF */
+        half_close(s, from_client);
+      } else if (n != UV_EAGAIN) {
+        hop_session_close(s, from_client ? HOP_CLOSE_CLIENT_RESET : HOP_CLOSE_BACKEND_RESET);
+      }
+      return;
+    }
+    s->active_ms = uv_now(&s->w->loop);
+    *(from_client ? &s->bytes_c2b : &s->bytes_b2c) += (uint64_t)n;
+    relay(s, from_client, chunk, (size_t)n);
+  } while (n == HOP_RELAY_BUF_BYTES && --turns && !s->closing && !d->paused);
 }
 
-static void on_backend_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void on_client_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   struct hop_session *s = stream->data;
 
-  if (s->closing) {
-    hop_pool_put(&s->w->buf_pool, buf->base);
-    return;
-  }
-  relay(s, 0, nread, buf);
+  (void)nread;                 /* always UV_ENOBUFS: on_no_buffer gave libuv nothing to read into */
+  (void)buf;
+  if (!s->closing)
+    pump(s, 1);
+}
+
+static void on_backend_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+  struct hop_session *s = stream->data;
+
+  (void)nread;
+  (void)buf;
+  if (!s->closing)
+    pump(s, 0);
 }
 
 /* ---- Before the hand-off ------------------------------------------------------------------ */
-
-static void on_park_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-  (void)h;
-  (void)suggested;
-  *buf = uv_buf_init(NULL, 0); /* take nothing: libuv calls back with UV_ENOBUFS */
-}
 
 static void on_parked(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
@@ -223,7 +232,7 @@ static void on_parked(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
  * whether the backend is being read. */
 void hop_pipe_watch_backend(struct hop_session *s)
 {
-  s->b2c.paused = uv_read_start(backend_of(s), on_park_alloc, on_parked) < 0;
+  s->b2c.paused = uv_read_start(backend_of(s), on_no_buffer, on_parked) < 0;
 }
 
 /* ---- Start and idle ----------------------------------------------------------------------- */
@@ -292,20 +301,19 @@ void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_
     half_close(s, 1);          /* the client finished before we were piped */
   } else if (s->client_paused) {
     s->client_paused = 0;      /* the greet filled up while the backend connected */
-    uv_read_start(client_of(s), on_alloc, on_client_read);
+    uv_read_start(client_of(s), on_no_buffer, on_client_readable);
   } else {
     /* Still reading: swap the callbacks (public fields of uv_stream_t) instead of a stop and a
      * start, which cost two epoll_ctl calls per session. */
-    s->client.alloc_cb = on_alloc;
-    s->client.read_cb = on_client_read;
+    s->client.alloc_cb = on_no_buffer;
+    s->client.read_cb = on_client_readable;
   }
   if (s->closing)
     return;
   if (s->b2c.paused) {
     resume(s, 1);
   } else {
-    s->backend.alloc_cb = on_alloc;       /* watched since the connect: swap, as above */
-    s->backend.read_cb = on_backend_read;
+    s->backend.read_cb = on_backend_readable; /* watched since the connect: swap, as above */
   }
   if (!s->closing)
     arm_idle(s);
