@@ -22,24 +22,7 @@ const startDelay = Number(arg('start-delay-ms', '0'))
 const refuseMs = Number(arg('login-refuse-ms', '0'))
 const mcData = require('minecraft-data')(version)
 const nbt = require('prismarine-nbt')
-
-function loginPacket (client, server) {
-  if (mcData.loginPacket)
-    return { ...mcData.loginPacket, entityId: client.id, enforceSecureChat: false, enforcesSecureChat: false }
-  return { entityId: client.id, gameMode: 1, dimension: 0, difficulty: 2, maxPlayers: server.maxPlayers,
-           levelType: 'default', reducedDebugInfo: false, viewDistance: 10, hashedSeed: [0, 0],
-           enableRespawnScreen: true }
-}
-
-function say (client, text) {
-  if (mcData.supportFeature('signedChat')) {
-    const content = mcData.supportFeature('chatPacketsUseNbtComponents')
-      ? nbt.comp({ text: nbt.string(text) }) : JSON.stringify({ text })
-    client.write('system_chat', { content, isActionBar: false, type: 1 })
-  } else {
-    client.write('chat', { message: JSON.stringify({ text }), position: 1, sender: '00000000-0000-0000-0000-000000000000' })
-  }
-}
+const { loginPacketFor, echoChat } = require('../lib/mc_backend')
 
 setTimeout(() => {
   const server = mc.createServer({ 'online-mode': false, version, port, host: '127.0.0.1', motd,
@@ -52,8 +35,8 @@ setTimeout(() => {
       return
     }
     console.error(`mc_server: ${client.username} joined`)
-    client.write('login', loginPacket(client, server))
-    const onChat = p => say(client, 'echo: ' + p.message)
+    client.write('login', loginPacketFor(mcData, client, server))
+    const onChat = p => echoChat(nbt, mcData, client, 'echo: ' + p.message)
     client.on('chat', onChat)
     client.on('chat_message', onChat)
   })

@@ -18,6 +18,7 @@ const fs = require('fs')
 const path = require('path')
 const net = require('net')
 const H = require('../lib/hopper')
+const { loginPacketFor, echoChat } = require('../lib/mc_backend')
 const { withTimeout, sleep, flatten } = H
 
 const VERSIONS = (process.env.INTEROP_VERSIONS || '1.8.9,1.12.2,1.16.5,1.19.2,1.20.4,1.21.4')
@@ -75,38 +76,6 @@ function check (name, fn, direct) {
 // ---------------------------------------------------------------------------------------------------
 // Backends: real minecraft-protocol servers that log players in and echo chat.
 
-function loginPacketFor (mcData, client, server) {
-  const version = mcData.version
-  if (mcData.loginPacket) {
-    return { ...mcData.loginPacket, entityId: client.id, enforceSecureChat: false, enforcesSecureChat: false }
-  }
-  // Pre-1.16 versions have no loginPacket in minecraft-data; these are the fields 1.7-1.15 need
-  // (the same fallback minecraft-protocol's own serverTest uses).
-  return {
-    entityId: client.id,
-    gameMode: 1,
-    dimension: 0,
-    difficulty: 2,
-    maxPlayers: server.maxPlayers,
-    levelType: 'default',
-    reducedDebugInfo: version.version >= 735 ? false : 0,
-    viewDistance: 10,
-    hashedSeed: [0, 0],
-    enableRespawnScreen: true
-  }
-}
-
-function echoChat (mc, mcData, client, text) {
-  if (mcData.supportFeature('signedChat')) {
-    const content = mcData.supportFeature('chatPacketsUseNbtComponents')
-      ? mc.nbt.comp({ text: mc.nbt.string(text) })
-      : JSON.stringify({ text })
-    client.write('system_chat', { content, isActionBar: false, type: 1 })
-  } else {
-    client.write('chat', { message: JSON.stringify({ text }), position: 1, sender: '00000000-0000-0000-0000-000000000000' })
-  }
-}
-
 function startBackend (mc, version, name) {
   const mcData = mc.mcData(version)
   const server = mc.createServer({
@@ -132,7 +101,7 @@ function startBackend (mc, version, name) {
         client.end('[' + name + '] kicked: ' + packet.message.slice(6)) // play-state kick_disconnect, then FIN
         return
       }
-      echoChat(mc, mcData, client, '[' + name + '] echo: ' + packet.message)
+      echoChat(mc.nbt, mcData, client, '[' + name + '] echo: ' + packet.message)
     }
     client.on('chat', onChat) // before 1.19
     client.on('chat_message', onChat) // 1.19 and later
