@@ -1,6 +1,7 @@
 /* The control loop: listeners, workers, SIGHUP reload (parsed off the loop), SIGTERM drain. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,8 @@ struct reload {
 /* ---- Listeners ---------------------------------------------------------------------------- */
 
 /* Binds one SO_REUSEPORT socket (libuv has no flag for it: bind here, then uv_tcp_open).
- * `*port` 0 picks one and returns it, so every worker then binds the same port. */
+ * `*port` 0 picks one and returns it, so every worker then binds the same port. TCP_NODELAY is set
+ * here once: Linux copies it to every accepted socket, which saves a setsockopt per session. */
 static int bind_one(const char *spec, uint16_t *port, int *fd_out, char *err, size_t err_bytes)
 {
   union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
@@ -75,6 +77,7 @@ static int bind_one(const char *spec, uint16_t *port, int *fd_out, char *err, si
   if (fd < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
       (addr.sa.sa_family == AF_INET6 &&
        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
       bind(fd, &addr.sa, len) < 0 || getsockname(fd, &addr.sa, &len) < 0) {

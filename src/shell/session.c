@@ -645,8 +645,7 @@ void hop_session_accept(struct hop_worker *w, uv_stream_t *listener)
     drop_unlogged(s);          /* nothing happened: no log line */
     return;
   }
-  uv_tcp_getpeername(&s->client, &s->peer.sa, &namelen);
-  uv_tcp_nodelay(&s->client, 1);
+  uv_tcp_getpeername(&s->client, &s->peer.sa, &namelen);   /* TCP_NODELAY: from the listener */
   if (hop_session_admit(s, cfg) != HOP_CLOSE_NONE) {
     drop_unlogged(s);          /* one accept, one close: no log line, no buffer */
     return;

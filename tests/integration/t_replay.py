@@ -3,13 +3,42 @@
 first, for every captured version and address form (routed on the normalised host, replayed
 unchanged); then bytes flow both ways; the handshake may arrive in many small pieces."""
 
+import ctypes
 import os
+import socket
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 import harness as h  # noqa: E402
+
+
+def hopper_socket(pid, local_port, remote_port):
+  """A duplicate of hopper's descriptor for the TCP connection from its local_port to remote_port
+  (pidfd_getfd, Linux 5.6+), or Skip when this kernel or these privileges do not allow it."""
+  want = '%04X' % local_port, '%04X' % remote_port
+  inode = None
+  for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+    with open(table) as f:
+      for row in list(f)[1:]:
+        col = row.split()
+        if (col[1].rsplit(':', 1)[1], col[2].rsplit(':', 1)[1]) == want:
+          inode = col[9]
+  h.check(inode is not None, 'hopper has a socket %d -> %d' % (local_port, remote_port))
+  fd_dir = '/proc/%d/fd' % pid
+  target = [int(fd) for fd in os.listdir(fd_dir)
+            if os.readlink(os.path.join(fd_dir, fd)) == 'socket:[%s]' % inode]
+  h.check(len(target) == 1, 'one descriptor of hopper holds socket inode %s' % inode, target)
+  libc = ctypes.CDLL(None, use_errno=True)
+  pidfd = os.pidfd_open(pid)
+  try:
+    fd = libc.syscall(438, pidfd, target[0], 0)   # SYS_pidfd_getfd
+    if fd < 0:
+      raise h.Skip('pidfd_getfd: %s' % os.strerror(ctypes.get_errno()))
+  finally:
+    os.close(pidfd)
+  return socket.socket(fileno=fd)
 
 VERSIONS = ['1.7.10', '1.8.9', '1.12.2', '1.16.5', '1.18.2', '1.19', '1.19.2', '1.19.4', '1.20.1',
             '1.20.4', '1.20.6', '1.21.1', '1.21.4', '26.1']
@@ -207,6 +236,26 @@ def test_backend_speaks_first(binary):
       h.check_eq('13', rec.get('bytes_b2c'), 'hang_up=%s: bytes_b2c' % hang_up)
 
 
+def test_no_delay_both_sides(binary):
+  """Both of a session's sockets have TCP_NODELAY (Minecraft's small packets must not wait for an
+  ACK): the client side inherits it from the listener, the backend side sets it when dialling.
+  Read from hopper's own descriptors."""
+  lobby, net, servers = two_backends()
+  with h.Hopper(binary, servers=servers, workers=1) as hp:
+    c = h.Client(hp.port)
+    c.send(h.handshake('play.example.com') + h.login_start())
+    be = lobby.accept()
+    be.send(b'hello')
+    c.wait_bytes(5)
+    client_side = hopper_socket(hp.pid, hp.port, c.sock.getsockname()[1])
+    backend_side = hopper_socket(hp.pid, be.sock.getpeername()[1], lobby.port)
+    for name, sock in (('client', client_side), ('backend', backend_side)):
+      h.check_eq(1, sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+                 'TCP_NODELAY on hopper\'s %s socket' % name)
+      sock.close()
+    c.close()
+    be.close()
+
 def test_json_log_format(binary):
   """log.format json: one JSON object per line with the same keys (the harness reads both)."""
   lobby, net, servers = two_backends()
@@ -222,4 +271,4 @@ def test_json_log_format(binary):
 if __name__ == '__main__':
   h.main([test_replay_all_versions, test_replay_address_forms, test_handshake_in_pieces,
           test_routing_wildcard_and_default, test_pipelined_bytes_after_opening,
-          test_backend_speaks_first, test_json_log_format])
+          test_backend_speaks_first, test_no_delay_both_sides, test_json_log_format])
