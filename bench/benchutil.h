@@ -1,5 +1,6 @@
 /* Shared helpers for hop-sink, hop-loadgen and hop-attack: Minecraft framing, the opening packets, argument
- * parsing, latency samples, closing. Header-only (static functions), so each tool stays one translation unit.
+ * parsing, latency samples, closing. Header-only (static inline functions): no library to link; hop-loadgen
+ * includes it from loadgen.h in both of its files.
  * Loopback benchmarking only. */
 #ifndef HOP_BENCHUTIL_H
 #define HOP_BENCHUTIL_H
