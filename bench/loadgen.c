@@ -291,5 +291,6 @@ int main(int argc, char **argv)
            bench_lat_pct_us(&lat, 0.50), bench_lat_pct_us(&lat, 0.99), bench_lat_pct_us(&lat, 1.0),
            (unsigned long long)errors, (unsigned long long)timeouts, watchdog, bench_cpu_ms());
   }
+  free(lat.v);
   return (ops > 0 && !watchdog) ? 0 : 1;
 }
