@@ -50,8 +50,7 @@ static void on_no_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   *buf = uv_buf_init(NULL, 0);
 }
 
-static void on_client_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-static void on_backend_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void resume(struct hop_session *s, int to_client)
 {
@@ -60,10 +59,7 @@ static void resume(struct hop_session *s, int to_client)
   if (!d->paused || d->eof)
     return;
   d->paused = 0;
-  if (to_client)
-    uv_read_start(backend_of(s), on_no_buffer, on_backend_readable);
-  else
-    uv_read_start(client_of(s), on_no_buffer, on_client_readable);
+  uv_read_start(to_client ? backend_of(s) : client_of(s), on_no_buffer, on_readable);
 }
 
 static void maybe_end(struct hop_session *s)
@@ -193,24 +189,14 @@ static void pump(struct hop_session *s, int from_client)
   } while (n == HOP_RELAY_BUF_BYTES && --turns && !s->closing && !d->paused);
 }
 
-static void on_client_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void on_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   struct hop_session *s = stream->data;
 
   (void)nread;                 /* always UV_ENOBUFS: on_no_buffer gave libuv nothing to read into */
   (void)buf;
   if (!s->closing)
-    pump(s, 1);
-}
-
-static void on_backend_readable(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-  struct hop_session *s = stream->data;
-
-  (void)nread;
-  (void)buf;
-  if (!s->closing)
-    pump(s, 0);
+    pump(s, stream == client_of(s));
 }
 
 /* ---- Before the hand-off ------------------------------------------------------------------ */
@@ -301,19 +287,19 @@ void hop_pipe_start(struct hop_session *s, const uint8_t *replay, size_t replay_
     half_close(s, 1);          /* the client finished before we were piped */
   } else if (s->client_paused) {
     s->client_paused = 0;      /* the greet filled up while the backend connected */
-    uv_read_start(client_of(s), on_no_buffer, on_client_readable);
+    uv_read_start(client_of(s), on_no_buffer, on_readable);
   } else {
     /* Still reading: swap the callbacks (public fields of uv_stream_t) instead of a stop and a
      * start, which cost two epoll_ctl calls per session. */
     s->client.alloc_cb = on_no_buffer;
-    s->client.read_cb = on_client_readable;
+    s->client.read_cb = on_readable;
   }
   if (s->closing)
     return;
   if (s->b2c.paused) {
     resume(s, 1);
   } else {
-    s->backend.read_cb = on_backend_readable; /* watched since the connect: swap, as above */
+    s->backend.read_cb = on_readable; /* watched since the connect: swap, as above */
   }
   if (!s->closing)
     arm_idle(s);
