@@ -44,7 +44,7 @@ struct hop_worker {
   struct hop_slab greet_slab;  /* struct hop_greet + preread: pages apart from the sessions' */
   struct hop_pool buf_pool;    /* relay reads */
   struct hop_pool write_pool;  /* struct hop_write */
-  uv_timer_t trim;             /* housekeeping: memory back to the system, logins follow routes */
+  uv_timer_t housekeeping;     /* memory back to the system; waiting logins follow the routes */
   uv_prepare_t log_flush;      /* writes the turn's batched log lines before the loop waits */
   size_t trim_seen;            /* pool releases at the last trim */
   struct hop_metrics_worker *metrics;   /* this worker's counters (it alone writes them) */

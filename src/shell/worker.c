@@ -52,7 +52,7 @@ static void on_wakeup(uv_async_t *a)
   }
   if (cmd == HOP_WORKER_EXIT && !uv_is_closing((uv_handle_t *)&w->wakeup)) {
     uv_close((uv_handle_t *)&w->wakeup, NULL);   /* the loop ends with its last handle */
-    uv_close((uv_handle_t *)&w->trim, NULL);
+    uv_close((uv_handle_t *)&w->housekeeping, NULL);
     uv_close((uv_handle_t *)&w->log_flush, NULL);
     hop_mailbox_close(&w->inbox);
     return;
@@ -61,12 +61,12 @@ static void on_wakeup(uv_async_t *a)
     hop_worker_on_idle(w);
 }
 
-#define TRIM_MS 250
+#define HOUSEKEEPING_MS 250
 
 /* Housekeeping, four times a second. After a burst, the greets' slab gives the pages of its free
  * chunks back, and if the pools freed buffers, which sit in the middle of the heap still resident,
  * malloc is asked to release them. And logins held for a server see whether it is still routed. */
-static void on_trim(uv_timer_t *t)
+static void on_housekeeping(uv_timer_t *t)
 {
   struct hop_worker *w = t->data;
   size_t released = w->buf_pool.released + w->write_pool.released;
@@ -133,10 +133,10 @@ int hop_worker_start(struct hop_worker *w)
   w->wakeup.data = w;
   if ((rc = hop_mailbox_init(&w->inbox, &w->loop, on_inbox, w)) < 0)
     return rc;
-  uv_timer_init(&w->loop, &w->trim);
-  w->trim.data = w;
-  uv_timer_start(&w->trim, on_trim, TRIM_MS, TRIM_MS);
-  uv_unref((uv_handle_t *)&w->trim);
+  uv_timer_init(&w->loop, &w->housekeeping);
+  w->housekeeping.data = w;
+  uv_timer_start(&w->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+  uv_unref((uv_handle_t *)&w->housekeeping);
   uv_prepare_init(&w->loop, &w->log_flush);
   uv_prepare_start(&w->log_flush, on_log_flush);
   uv_unref((uv_handle_t *)&w->log_flush);
